@@ -1,0 +1,81 @@
+"Console scripts and fresh-process loading: what a user does from a shell, each in its own Python process."
+import json, os, subprocess, sys
+from pathlib import Path
+import pytest
+
+def run(*args, **kw):
+    "Run a command with the venv's scripts first on PATH; returns CompletedProcess (never raises on exit code)."
+    env = dict(os.environ, MPLBACKEND='Agg', PYTHONWARNINGS='ignore')
+    env['PATH'] = str(Path(sys.executable).parent) + os.pathsep + env.get('PATH', '')
+    return subprocess.run(list(map(str, args)), capture_output=True, text=True, env={**env, **kw.pop('env', {})}, timeout=600, **kw)
+
+@pytest.fixture(scope='session')
+def trained(tmp_path_factory):
+    "A tiny phantom set and a model trained on it by the console scripts (64 px, one epoch)."
+    tmp = tmp_path_factory.mktemp('cli')
+    r = run('lung_xai_synth', tmp/'ph', '--n', 60, '--size', 64, '--seed', 5, '--layout', 'simple')
+    assert r.returncode == 0, r.stderr
+    r = run('lung_xai_train', '--data', tmp/'ph', '--out', tmp/'run', '--size', 64, '--epochs', 1, '--bs', 16)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return tmp
+
+def test_version():
+    r = run(sys.executable, '-c', 'import lung_xai; print(lung_xai.__version__)')
+    assert r.returncode == 0 and r.stdout.strip().count('.') == 2
+
+def test_outputs(trained):
+    out = trained/'run'
+    for f in ['lr_find.png', 'metrics.png', 'confusion_matrix.png', 'roc.png', 'reliability.png', 'report.md', 'report.json',
+              'metrics.json', 'model.pkl', 'model.safetensors', 'config.json', 'run.json']:
+        assert (out/f).stat().st_size > 0, f
+    m = json.loads((out/'metrics.json').read_text())
+    assert m['split']['how'] == 'grouped' and m['split']['groups_straddling'] == 0
+    assert {'accuracy', 'macro_f1', 'recall_malignant'} <= set(m['valid'])
+    assert len(list((out/'gradcam_samples').glob('*.png'))) >= 3
+
+def test_pkl_and_bundle_in_fresh_process(trained):
+    "load_learner(model.pkl).predict works with no notebook globals, and the bundle gives the same probabilities."
+    fn = trained/'ph'/'malignant'/'malignant_1.png'
+    code = f'''
+import warnings; warnings.simplefilter("ignore")
+from fastai.vision.all import load_learner
+from lung_xai.train import load_bundle
+label, idx, probs = load_learner(r"{trained/'run'/'model.pkl'}").predict(r"{fn}")
+assert label in ("Normal", "Benign", "Malignant") and int(idx) == ["Normal", "Benign", "Malignant"].index(label)
+assert abs(float(probs.sum()) - 1) < 1e-5
+pb = load_bundle(r"{trained/'run'}").predict(r"{fn}")[2]
+assert (pb - probs).abs().max() < 1e-5, (pb, probs)
+print("ok", label, probs.tolist())
+'''
+    r = run(sys.executable, '-c', code)
+    assert r.returncode == 0 and r.stdout.strip().splitlines()[-1].startswith('ok'), r.stdout + r.stderr
+
+def test_predict_goes_on_after_a_bad_file(trained, tmp_path):
+    bad = tmp_path/'broken.jpg'; bad.write_bytes(b'\xff\xd8\xff\xe0 cut')
+    good = trained/'ph'/'normal'/'normal_1.png'
+    r = run('lung_xai_predict', good, bad, good, '--model', trained/'run')
+    assert r.returncode == 1, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+    assert 'grouped split' in lines[0]
+    assert sum(l.startswith(str(good)) for l in lines) == 2
+    assert any(str(bad) in l and 'truncated' in l for l in lines)
+    assert 'Traceback' not in r.stderr
+
+@pytest.mark.parametrize('args,msg', [
+    (['--out', '{run}'], 'holds a different run'),                    # occupied output folder
+    (['--pretrained', '--out', '{tmp}/p'], '--no-pretrained'),         # offline, no cached weights: fail fast
+    (['--arch', 'vgg16', '--out', '{tmp}/a'], 'expected one of resnet18'),
+    (['--data', '{tmp}/nowhere', '--out', '{tmp}/n'], 'not a folder'),
+])
+def test_train_user_errors(trained, tmp_path, args, msg):
+    args = [a.format(run=trained/'run', tmp=tmp_path) for a in args]
+    if '--data' not in args: args += ['--data', str(trained/'ph')]
+    r = run('lung_xai_train', *args, '--size', 64, env={'TORCH_HOME': str(tmp_path/'torch_home')})
+    assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, r.stderr
+
+def test_predict_refuses_corrupt_bundle(trained, tmp_path):
+    import shutil
+    d = tmp_path/'bundle'; shutil.copytree(trained/'run', d)
+    b = bytearray((d/'model.safetensors').read_bytes()); b[-5] ^= 1; (d/'model.safetensors').write_bytes(bytes(b))
+    r = run('lung_xai_predict', trained/'ph'/'normal'/'normal_1.png', '--model', d)
+    assert r.returncode == 2 and 'SHA-256 does not match' in r.stderr, r.stderr
