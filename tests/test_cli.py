@@ -79,3 +79,15 @@ def test_predict_refuses_corrupt_bundle(trained, tmp_path):
     b = bytearray((d/'model.safetensors').read_bytes()); b[-5] ^= 1; (d/'model.safetensors').write_bytes(bytes(b))
     r = run('lung_xai_predict', trained/'ph'/'normal'/'normal_1.png', '--model', d)
     assert r.returncode == 2 and 'SHA-256 does not match' in r.stderr, r.stderr
+
+def test_evaluate_with_tta_and_explain(trained, tmp_path):
+    "lung_xai_evaluate rebuilds the recorded split and reports TTA separately; lung_xai_explain writes PNG + .npy per image."
+    r = run('lung_xai_evaluate', '--model', trained/'run', '--data', trained/'ph', '--tta', '--out', tmp_path/'ev')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert 'grouped split' in r.stdout
+    md = (tmp_path/'ev'/'report.md').read_text()
+    assert 'With test-time augmentation' in md and 'not for diagnosis' in md
+    fn = trained/'ph'/'benign'/'benign_1.png'
+    r = run('lung_xai_explain', fn, '--model', trained/'run', '--cls', 'Benign', '--method', 'gradcam++', '--out', tmp_path/'cam')
+    assert r.returncode == 0 and 'for Benign' in r.stdout, r.stdout + r.stderr
+    assert (tmp_path/'cam'/'benign_1.cam.png').is_file() and (tmp_path/'cam'/'benign_1.cam.npy').is_file()
