@@ -91,3 +91,8 @@ def test_evaluate_with_tta_and_explain(trained, tmp_path):
     r = run('lung_xai_explain', fn, '--model', trained/'run', '--cls', 'Benign', '--method', 'gradcam++', '--out', tmp_path/'cam')
     assert r.returncode == 0 and 'for Benign' in r.stdout, r.stdout + r.stderr
     assert (tmp_path/'cam'/'benign_1.cam.png').is_file() and (tmp_path/'cam'/'benign_1.cam.npy').is_file()
+
+@pytest.mark.parametrize('args,msg', [(['--method', 'scorecam'], 'expected one of gradcam'), (['--cls', 'Tumour'], 'expected one of Normal')])
+def test_explain_bad_options(trained, tmp_path, args, msg):
+    r = run('lung_xai_explain', trained/'ph'/'normal'/'normal_1.png', '--model', trained/'run', *args, '--out', tmp_path)
+    assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, r.stderr
