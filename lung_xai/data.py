@@ -18,10 +18,10 @@ from fastai.vision.all import (DataBlock, TransformBlock, CategoryBlock, Transfo
                                ResizeMethod, PadMode, Normalize, aug_transforms, imagenet_stats, L)
 
 # %% auto #0
-__all__ = ['VOCAB', 'IMG_EXTS', 'DCM_EXTS', 'LUNG_WINDOW', 'MAX_PIXELS', 'NEAR_BITS', 'RUN_BITS', 'RESIZE_METHODS',
-           'LungXAIError', 'class_of', 'load_ct', 'is_mask', 'mask_for', 'label_ct', 'Probe', 'probe', 'get_ct_items',
-           'ct_groups', 'split_idxs', 'CTSplitter', 'straddling', 'Audit', 'audit', 'plot_audit', 'ct_resize', 'LoadCT',
-           'ct_loader', 'ct_augs', 'lung_datablock', 'lung_dls']
+__all__ = ['VOCAB', 'IMG_EXTS', 'DCM_EXTS', 'LUNG_WINDOW', 'MAX_PIXELS', 'PATIENT_TABLES', 'NEAR_BITS', 'RUN_BITS',
+           'RESIZE_METHODS', 'LungXAIError', 'class_of', 'load_ct', 'is_mask', 'mask_for', 'label_ct', 'Probe', 'probe',
+           'get_ct_items', 'patient_ids', 'ct_groups', 'split_idxs', 'split3_idxs', 'CTSplitter', 'straddling', 'Audit',
+           'audit', 'plot_audit', 'ct_resize', 'LoadCT', 'ct_loader', 'ct_augs', 'lung_datablock', 'lung_dls']
 
 # %% ../nbs/00_data.ipynb #202f812e
 class LungXAIError(Exception):
@@ -142,6 +142,8 @@ def load_ct(fn, # a path (image or DICOM), a PIL image or a numpy array
     return _rgb(_read_dicom(fn, window) if _is_dicom(fn) else _read_image(fn, max_pixels))
 
 # %% ../nbs/00_data.ipynb #5760d365
+PATIENT_TABLES = ('phantoms.csv', 'patients.csv')   # fn, patient columns: who each image belongs to
+
 def is_mask(fn:Path)->bool:
     "Is `fn` a lesion mask (`<stem>.mask.png`) rather than an image?"
     return Path(fn).name.lower().endswith('.mask.png')
@@ -192,7 +194,7 @@ def get_ct_items(path, # the dataset folder: class folders anywhere below it
     if not path.is_dir(): raise LungXAIError(f'{path}: not a folder. Point to the dataset root that holds the class folders.')
     items, skipped, unknown, folders = [], {}, defaultdict(int), defaultdict(set)
     for f in sorted((p for p in path.rglob('*') if p.is_file()), key=_natural_key):
-        if is_mask(f): continue
+        if is_mask(f) or f.name in PATIENT_TABLES: continue   # lesion masks and our own patient tables are not strays
         if not _is_candidate(f): skipped[f] = 'not an image'; continue
         cls = class_of(f.parent.name)
         if cls is None: unknown[f.parent] += 1; continue
@@ -230,15 +232,31 @@ def _components(n:int, pairs)->np.ndarray:
 # %% ../nbs/00_data.ipynb #7cfee0a0
 NEAR_BITS, RUN_BITS = 4, 12
 
+def patient_ids(items, # image paths
+               )->list: # a patient id per item; None where no table names the item
+    "Patients from a `phantoms.csv` or `patients.csv` (columns `fn`, `patient`) in the items' common folder or above it."
+    items = [Path(o).absolute() for o in items]
+    if not items: return []
+    root = Path(os.path.commonpath(items))
+    for d in [root, *root.parents]:
+        t = next((d/n for n in PATIENT_TABLES if (d/n).is_file()), None)
+        if t is None: continue
+        try: df = pd.read_csv(t, usecols=['fn', 'patient'])
+        except (ValueError, pd.errors.ParserError) as e: raise LungXAIError(f'{t}: not a patient table with columns fn, patient ({e})') from None
+        known = {str(d/f): str(p) for f, p in zip(df.fn, df.patient)}   # d/f is f itself when f is absolute
+        return [known.get(str(o)) for o in items]
+    return [None] * len(items)
+
 def ct_groups(items, # image paths (as from `get_ct_items`)
               near:int=NEAR_BITS, # pHash bit distance for near duplicates anywhere in the dataset
               run:int=RUN_BITS, # pHash bit distance for neighbouring files of one folder (a run of slices)
               window=LUNG_WINDOW,
+              patients:bool=True, # also join the slices of one patient when a table names them (`patient_ids`)
              )->np.ndarray: # a group id per item
-    "Group items that are exact or near duplicates, or consecutive near-identical slices."
+    "Group items that are exact or near duplicates, consecutive near-identical slices, or one known patient's slices."
     items = L(items); pr = [probe(f, window) for f in items]
     h = np.array([p.phash for p in pr], dtype=np.uint64)
-    pairs = set()
+    pairs, first = set(), {}
     by_sha = defaultdict(list)
     for i, p in enumerate(pr): by_sha[p.sha256].append(i)
     pairs |= {(g[0], j) for g in by_sha.values() for j in g[1:]}
@@ -247,6 +265,8 @@ def ct_groups(items, # image paths (as from `get_ct_items`)
     order = sorted(range(len(items)), key=lambda i: _natural_key(items[i]))
     for a, b in zip(order, order[1:]):
         if items[a].parent == items[b].parent and _hamming(h[a], h[b]) <= run: pairs.add((a, b))
+    for i, p in enumerate(patient_ids(items) if patients else []):
+        if p is not None: pairs.add((first.setdefault(p, i), i))
     return _components(len(items), pairs)
 
 # %% ../nbs/00_data.ipynb #6d347490
@@ -269,11 +289,29 @@ def split_idxs(items, # image paths
         tr, va = next(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(idx, y, g))
     return sorted(map(int, tr)), sorted(map(int, va))
 
+def split3_idxs(items, # image paths
+                how:str='grouped', # 'grouped' or 'random', as in `split_idxs`
+                valid_pct:float=0.2, # share of all items for validation (early stopping, best epoch, temperature)
+                test_pct:float=0.15, # share of all items for the test set, touched once at the end
+                seed:int=42,
+                groups=None, # precomputed `ct_groups(items)`
+               )->tuple: # (train_idx, valid_idx, test_idx), sorted int lists
+    "Three-way seeded, class-stratified split: the test part first, then valid from the rest; no group in two parts."
+    if not 0 < test_pct < 1 or not 0 < valid_pct + test_pct < 1:
+        raise LungXAIError(f'test_pct={test_pct}, valid_pct={valid_pct}: expected shares > 0 that add up to less than 1')
+    items = L(items)
+    g = np.asarray(ct_groups(items) if groups is None and how == 'grouped' else groups if groups is not None else np.arange(len(items)))
+    rest, te = split_idxs(items, how, test_pct, seed, groups=g)
+    tr, va = split_idxs(items[rest], how, valid_pct / (1 - test_pct), seed, groups=g[rest])
+    return [rest[i] for i in tr], [rest[i] for i in va], te
+
 class CTSplitter:
-    "A fastai splitter (items → train, valid indices) calling `split_idxs`; picklable."
-    def __init__(self, how='grouped', valid_pct=0.2, seed=42): self.how, self.valid_pct, self.seed = how, valid_pct, seed
-    def __call__(self, items): return split_idxs(items, self.how, self.valid_pct, self.seed)
-    def __repr__(self): return f'CTSplitter({self.how!r}, valid_pct={self.valid_pct}, seed={self.seed})'
+    "A fastai splitter (items → train, valid indices) calling `split_idxs` (`split3_idxs` with a test share); picklable."
+    def __init__(self, how='grouped', valid_pct=0.2, seed=42, test_pct=0.): self.how, self.valid_pct, self.seed, self.test_pct = how, valid_pct, seed, test_pct
+    def __call__(self, items):
+        if self.test_pct: return split3_idxs(items, self.how, self.valid_pct, self.test_pct, self.seed)[:2]   # test items sit in neither
+        return split_idxs(items, self.how, self.valid_pct, self.seed)
+    def __repr__(self): return f'CTSplitter({self.how!r}, valid_pct={self.valid_pct}, seed={self.seed}, test_pct={self.test_pct})'
 
 def straddling(groups, train_idx, valid_idx)->int:
     "How many groups have members in both train and valid."
@@ -378,10 +416,11 @@ def lung_datablock(size:int=224, # model input side
                    resize:str='pad', # 'pad', 'crop' or 'squash'
                    window=LUNG_WINDOW, # DICOM window
                    aug:bool=True, # CT augmentations on the training set
+                   test_pct:float=0., # share held out as a test set (in neither train nor valid); see `split3_idxs`
                   )->DataBlock:
     "The `DataBlock`: CT loader, fixed vocab, leakage-aware split, aspect-safe resize, CT augmentations, ImageNet stats."
     return DataBlock(blocks=(TransformBlock(type_tfms=LoadCT(window), batch_tfms=IntToFloatTensor), CategoryBlock(vocab=VOCAB, sort=False)),
-                     get_y=label_ct, splitter=CTSplitter(split, valid_pct, seed), item_tfms=ct_resize(size, resize),
+                     get_y=label_ct, splitter=CTSplitter(split, valid_pct, seed, test_pct), item_tfms=ct_resize(size, resize),
                      batch_tfms=[*(ct_augs() if aug else []), Normalize.from_stats(*imagenet_stats)])
 
 def lung_dls(path, # dataset folder with class folders (Kaggle or seed layout)
@@ -394,10 +433,13 @@ def lung_dls(path, # dataset folder with class folders (Kaggle or seed layout)
              window=LUNG_WINDOW, # DICOM window (level, width)
              aug:bool=True, # CT augmentations on the training set
              num_workers:int=0, # DataLoader workers; 0 is safe everywhere, raise it on a GPU machine
+             test_pct:float=0., # share held out as the test set, kept in `dls.test_items` (0: none)
             ):
-    "Build fastai `DataLoaders` from a CT dataset folder."
+    "Build fastai `DataLoaders` from a CT dataset folder; with `test_pct`, the held-out test items are `dls.test_items`."
     items = get_ct_items(path, window)
-    dls = lung_datablock(size, split, valid_pct, seed, resize, window, aug).dataloaders(items, bs=bs, num_workers=num_workers)
+    dls = lung_datablock(size, split, valid_pct, seed, resize, window, aug, test_pct).dataloaders(items, bs=bs, num_workers=num_workers)
     dls.path = Path(path)
-    dls.split_info = dict(how=split, valid_pct=valid_pct, seed=seed, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds))
+    dls.test_items = items[split3_idxs(items, split, valid_pct, test_pct, seed)[2]] if test_pct else L()
+    dls.split_info = dict(how=split, valid_pct=valid_pct, test_pct=test_pct, seed=seed, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
+                          n_test=len(dls.test_items))
     return dls
