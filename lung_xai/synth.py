@@ -4,7 +4,8 @@
 
 # %% ../nbs/01_synth.ipynb #a028c937
 from __future__ import annotations
-from dataclasses import dataclass, field
+import io
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from .data import LungXAIError, VOCAB, mask_for
 
 # %% auto #0
 __all__ = ['IQ_OTH_COUNTS', 'KAGGLE_ROOT', 'KAGGLE_NAMES', 'CONFOUND_ASPECT', 'Lesion', 'Patient', 'draw_slice', 'random_patient',
-           'phantom', 'make_phantoms']
+           'phantom', 'make_phantoms', 'redraw']
 
 # %% ../nbs/01_synth.ipynb #9732fd69
 @dataclass
@@ -343,7 +344,7 @@ def make_phantoms(dest, # folder to write into: new, empty, or holding a phantom
                   slices=(2, 5), # (min, max) slices per patient, consecutive files in a class folder
                   confound:bool=False, # save malignant images non-square (623:512), the real dataset's shortcut
                   overwrite:bool=False, # replace a phantom set already in `dest`
-                 )->pd.DataFrame: # fn, label, patient, slice, mask: one row per image, also saved as dest/phantoms.csv
+                 )->pd.DataFrame: # fn, label, patient, slice, mask and how to redraw it: one row per image, also dest/phantoms.csv
     "Write a synthetic CT dataset with lesion masks and true patients."
     p, slices = _validate(n, size, layout, proportions, difficulty, slices)
     dest = Path(dest).expanduser().absolute()
@@ -358,6 +359,36 @@ def make_phantoms(dest, # folder to write into: new, empty, or holding a phantom
             img, m = draw_slice(pt, z, rng)
             _save(fn, *((_extend(img, top, H), _extend(m, top, H)) if top >= 0 else (img, m)))
     df = pd.DataFrame({'fn': plan.fn.map(str), 'label': plan.label, 'patient': plan.patient, 'slice': plan.slice,
-                       'mask': plan.fn.map(lambda f: str(mask_for(f)))})
+                       'mask': plan.fn.map(lambda f: str(mask_for(f))), 'pseed': plan.pseed.map(lambda s: '-'.join(map(str, s))),
+                       'z': plan.z, 'top': plan.top, 'size': int(size), 'difficulty': float(difficulty)})
     df.to_csv(dest/'phantoms.csv', index=False)
     return df
+
+# %% ../nbs/01_synth.ipynb #6ecfff75
+@lru_cache(maxsize=16)
+def _table(csv:str, mtime:int)->pd.DataFrame: return pd.read_csv(csv).set_index('fn')
+
+def _row(fn:Path)->tuple:
+    "The table of the nearest phantoms.csv above `fn`, and the row of `fn` in it."
+    fn = Path(fn).absolute()
+    for d in fn.parents:
+        if (csv := d/'phantoms.csv').is_file():
+            t = _table(str(csv), csv.stat().st_mtime_ns)
+            if str(fn) in t.index and 'pseed' in t.columns: return t, t.loc[str(fn)]
+            break
+    raise LungXAIError(f'{fn}: not an image of a phantom set (no phantoms.csv above it lists it with its seed); only phantoms can be redrawn')
+
+def redraw(fn, # an image of a phantom set written by `make_phantoms`
+           lesion:bool=True, # False: the same slice, patient and noise without the lesion
+          )->tuple: # (image as uint8, lesion mask as bool), as stored in the file (JPEG round trip included)
+    "Draw a phantom image again from its recorded seed, with or without its lesion."
+    (sib, r), fn = _row(fn), Path(fn)
+    rng = np.random.default_rng([int(s) for s in r.pseed.split('-')])
+    pt = random_patient(rng, r.label, int(r['size']), float(r.difficulty))
+    for z in sib[(sib.patient == r.patient) & (sib.slice < r.slice)].sort_values('slice').z: draw_slice(pt, z, rng)   # same noise stream
+    if not lesion: pt = replace(pt, lesion=None)
+    img, m = draw_slice(pt, r.z, rng)
+    if r.top >= 0: H = round(int(r['size']) * CONFOUND_ASPECT); img, m = _extend(img, int(r.top), H), _extend(m, int(r.top), H)
+    if fn.suffix.lower() in ('.jpg', '.jpeg'):
+        buf = io.BytesIO(); Image.fromarray(img).save(buf, format='JPEG', quality=95); img = np.asarray(Image.open(buf))
+    return img, m
