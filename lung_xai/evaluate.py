@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_evaluate.ipynb #86d295d3
 from __future__ import annotations
-import json
+import json, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,11 +13,13 @@ from scipy.stats import norm
 from sklearn.metrics import (balanced_accuracy_score, f1_score, confusion_matrix, roc_auc_score, roc_curve,
                              precision_recall_fscore_support)
 from fastai.vision.all import noop
-from .data import LungXAIError, VOCAB
+from .data import LungXAIError, VOCAB, ct_groups, patient_ids, label_ct, mask_for
+from .train import save_fig
 
 # %% auto #0
-__all__ = ['wilson', 'bootstrap_ci', 'ece', 'reliability', 'fit_temperature', 'Evaluation', 'evaluate', 'plot_confusion',
-           'plot_roc', 'plot_reliability', 'write_report', 'evaluate_run', 'compare_splits']
+__all__ = ['wilson', 'bootstrap_ci', 'group_bootstrap', 'ece', 'reliability', 'fit_temperature', 'Evaluation', 'eval_groups',
+           'evaluate', 'plot_confusion', 'plot_roc', 'plot_reliability', 'split_sentence', 'write_report',
+           'evaluate_run', 'compare_splits']
 
 # %% ../nbs/04_evaluate.ipynb #65352dc8
 def wilson(k:int, # successes
@@ -32,15 +34,53 @@ def wilson(k:int, # successes
 
 # %% ../nbs/04_evaluate.ipynb #7499cb6f
 def bootstrap_ci(stat, # stat(y, p) -> float, on resampled indices
-                 y:np.ndarray, p:np.ndarray, n_boot:int=1000, seed:int=0, conf:float=0.95)->tuple:
+                 y:np.ndarray, p:np.ndarray, n_boot:int=1000, seed:int=0, conf:float=0.95,
+                 groups=None, # a group id per item: resample whole groups (patients); None: resample items
+                )->tuple: # (low, high)
     "Percentile bootstrap interval of `stat(y, p)`, seeded; resamples where `stat` fails are skipped."
     rng = np.random.default_rng(seed); vals = []
+    members = [np.arange(len(y))[:, None]] if groups is None else [np.flatnonzero(groups == g) for g in np.unique(groups)]
     for _ in range(n_boot):
-        i = rng.integers(0, len(y), len(y))
+        i = rng.integers(0, len(y), len(y)) if groups is None else np.concatenate([members[j] for j in rng.integers(0, len(members), len(members))])
         try: vals.append(stat(y[i], p[i]))
         except ValueError: pass   # e.g. a resample with one class has no AUC
     if not vals: return (float('nan'), float('nan'))
     return tuple(float(v) for v in np.nanpercentile(vals, [50 * (1 - conf), 50 * (1 + conf)]))
+
+# %% ../nbs/04_evaluate.ipynb #354e289d
+def _cm_stats(C:np.ndarray)->dict:
+    "Every confusion-matrix figure for a stack of confusion matrices `C` (B, K, K), rows true; nan where undefined."
+    with np.errstate(invalid='ignore', divide='ignore'):
+        tp = np.diagonal(C, axis1=1, axis2=2); sup, npred = C.sum(2), C.sum(1); n = C.sum((1, 2))
+        fn, fp = sup - tp, npred - tp; tn = n[:, None] - tp - fn - fp
+        rec = np.where(sup > 0, tp / sup, np.nan)
+        f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.)
+        return dict(accuracy=tp.sum(1) / n, balanced_accuracy=np.nanmean(rec, 1), macro_f1=f1.mean(1), recall=rec,
+                    specificity=np.where(tn + fp > 0, tn / (tn + fp), np.nan), precision=np.where(npred > 0, tp / npred, 0.), f1=f1)
+
+def _weighted_auc(pos:np.ndarray, score:np.ndarray, W:np.ndarray)->np.ndarray:
+    "ROC-AUC of `score` for binary labels `pos` under each row of sample weights `W` (B, N); ties count half."
+    u, inv = np.unique(score, return_inverse=True)
+    M = np.zeros((len(score), len(u))); M[np.arange(len(score)), inv] = 1
+    P, N = (W * pos) @ M, (W * ~pos) @ M
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return (P * (np.cumsum(N, 1) - N / 2)).sum(1) / (P.sum(1) * N.sum(1))
+
+def group_bootstrap(y:np.ndarray, # true class per image
+                    pred:np.ndarray, # predicted class per image
+                    probs:np.ndarray, # (N, K) probabilities
+                    groups=None, # a group id per image (patients); None: every image its own group
+                    n_boot:int=1000, seed:int=0,
+                   )->dict: # figure -> (n_boot,) or (n_boot, K) array of resampled values
+    "Cluster bootstrap: resample whole groups and recompute every confusion-matrix figure and per-class ROC-AUC."
+    y, pred, K = np.asarray(y), np.asarray(pred), probs.shape[1]
+    g = np.unique(np.arange(len(y)) if groups is None else np.asarray(groups), return_inverse=True)[1]
+    G = g.max() + 1
+    W = np.random.default_rng(seed).multinomial(G, np.full(G, 1 / G), size=n_boot)[:, g].astype(float)   # (B, N)
+    onehot = np.zeros((len(y), K * K)); onehot[np.arange(len(y)), y * K + pred] = 1
+    out = _cm_stats((W @ onehot).reshape(-1, K, K))
+    out['auc'] = np.stack([_weighted_auc(y == i, probs[:, i], W) for i in range(K)], 1)
+    return out
 
 # %% ../nbs/04_evaluate.ipynb #1f4087b3
 def ece(probs:np.ndarray, targs:np.ndarray, n_bins:int=15)->float:
@@ -69,7 +109,7 @@ def fit_temperature(logits:torch.Tensor, targs:torch.Tensor)->float:
 # %% ../nbs/04_evaluate.ipynb #0a5844d8
 @dataclass
 class Evaluation:
-    "Metrics with 95% intervals, per-class table, confusion matrix and calibration, with the split they came from."
+    "Metrics with 95% group-bootstrap intervals, per-class table, confusion matrix and calibration, with the split they came from."
     split:dict
     overall:pd.DataFrame      # metric → value, low, high, method
     per_class:pd.DataFrame    # class → precision, recall (sensitivity), specificity, F1, AUC, each with CI
@@ -78,6 +118,7 @@ class Evaluation:
     probs:np.ndarray = field(repr=False, default=None)
     targs:np.ndarray = field(repr=False, default=None)
     tta:pd.DataFrame|None = None
+    logits:torch.Tensor|None = field(repr=False, default=None)   # raw logits: a temperature can be fitted on them
     def to_dict(self)->dict:
         "JSON-ready: every figure with its interval and the split."
         return dict(split=self.split, overall=self.overall.reset_index().to_dict('records'),
@@ -86,27 +127,27 @@ class Evaluation:
                     tta=None if self.tta is None else self.tta.reset_index().to_dict('records'))
 
 # %% ../nbs/04_evaluate.ipynb #ce10118c
-def _overall(y, pred, probs, n_boot, seed)->pd.DataFrame:
-    n, k = len(y), int((y == pred).sum())
-    rows = {'accuracy': (k / n, *wilson(k, n), 'Wilson'),
-            'balanced_accuracy': (balanced_accuracy_score(y, pred), *bootstrap_ci(balanced_accuracy_score, y, pred, n_boot, seed), 'bootstrap'),
-            'macro_f1': (f1_score(y, pred, average='macro', labels=range(len(VOCAB)), zero_division=0),
-                         *bootstrap_ci(lambda a, b: f1_score(a, b, average='macro', labels=range(len(VOCAB)), zero_division=0), y, pred, n_boot, seed), 'bootstrap')}
+def _ci(a:np.ndarray)->tuple: return tuple(float(v) for v in np.nanpercentile(a, [2.5, 97.5], axis=0)) if a.ndim == 1 else np.nanpercentile(a, [2.5, 97.5], axis=0).T
+
+def _overall(y, pred, probs, bs:dict, how:str)->pd.DataFrame:
+    rows = {'accuracy': (float((y == pred).mean()), *_ci(bs['accuracy']), how),
+            'balanced_accuracy': (balanced_accuracy_score(y, pred), *_ci(bs['balanced_accuracy']), how),
+            'macro_f1': (f1_score(y, pred, average='macro', labels=range(len(VOCAB)), zero_division=0), *_ci(bs['macro_f1']), how)}
     return pd.DataFrame(rows, index=['value', 'low', 'high', 'ci']).T.rename_axis('metric')
 
-def _per_class(y, pred, probs, n_boot, seed)->pd.DataFrame:
+def _per_class(y, pred, probs, bs:dict)->pd.DataFrame:
     cm = confusion_matrix(y, pred, labels=range(len(VOCAB)))
     prec, rec, f1, sup = precision_recall_fscore_support(y, pred, labels=range(len(VOCAB)), zero_division=0)
+    ci = {k: _ci(bs[k]) for k in ('precision', 'recall', 'specificity', 'f1', 'auc')}
     rows = []
     for i, c in enumerate(VOCAB):
         tp, fn, fp = cm[i, i], cm[i].sum() - cm[i, i], cm[:, i].sum() - cm[i, i]; tn = cm.sum() - tp - fn - fp
         yi = (y == i).astype(int)
         auc = roc_auc_score(yi, probs[:, i]) if 0 < yi.sum() < len(yi) else float('nan')
-        rows.append(dict(cls=c, support=int(sup[i]), precision=prec[i], precision_ci=wilson(tp, tp + fp), recall=rec[i], recall_ci=wilson(tp, tp + fn),
-                         specificity=tn / max(tn + fp, 1), specificity_ci=wilson(tn, tn + fp), f1=f1[i],
-                         f1_ci=bootstrap_ci(lambda a, b, i=i: f1_score(a == i, b == i, zero_division=0), y, pred, n_boot, seed),
-                         auc=auc, auc_ci=bootstrap_ci(lambda a, p, i=i: roc_auc_score(a == i, p[:, i]), y, probs, n_boot, seed)))
-    return pd.DataFrame(rows).set_index('cls')
+        rows.append(dict(cls=c, support=int(sup[i]), precision=prec[i], recall=rec[i], specificity=tn / max(tn + fp, 1), f1=f1[i], auc=auc,
+                         **{f'{k}_ci': tuple(map(float, v[i])) for k, v in ci.items()}))
+    return pd.DataFrame(rows).set_index('cls')[['support', 'precision', 'precision_ci', 'recall', 'recall_ci', 'specificity', 'specificity_ci',
+                                                 'f1', 'f1_ci', 'auc', 'auc_ci']]
 
 # %% ../nbs/04_evaluate.ipynb #bb8ddb6c
 def _logits(learn, dl, tta:bool=False):
@@ -117,32 +158,47 @@ def _logits(learn, dl, tta:bool=False):
             return p.clamp_min(1e-12).log(), t
         return learn.get_preds(dl=dl, act=noop)
 
-def _scores(logits, targs, T, n_boot, seed):
+def eval_groups(items)->tuple:
+    "Bootstrap groups for evaluation items and what they are: (ids, 'patients' | 'ct_groups' | 'images')."
+    if items is None or not len(items) or not isinstance(items[0], (str, Path)): return None, 'images'
+    known = patient_ids(items)
+    return ct_groups(items), 'patients' if all(p is not None for p in known) else 'ct_groups'
+
+def _scores(logits, targs, T, groups, how, n_boot, seed):
     probs = (logits / T).softmax(1).numpy(); y = targs.numpy(); pred = probs.argmax(1)
-    return probs, y, pred, _overall(y, pred, probs, n_boot, seed)
+    bs = group_bootstrap(y, pred, probs, groups, n_boot, seed)
+    return probs, y, pred, bs, _overall(y, pred, probs, bs, how)
 
 def evaluate(learn, # a trained learner (from `lung_learner`, `load_learner` or `load_bundle`)
              dl=None, # labelled DataLoader; None: the learner's validation set
-             split:dict|None=None, # how `dl` was split off (how, valid_pct, seed, ...); None: from the learner
+             split:dict|None=None, # how `dl` was split off (name, how, seed, ...); None: from the learner
              tta:bool=False, # also evaluate with test-time augmentation (reported separately)
-             n_boot:int=1000, seed:int=0)->Evaluation:
-    "Every metric with a 95% CI, the confusion matrix and calibration (ECE before/after temperature scaling)."
+             n_boot:int=1000, seed:int=0,
+             groups=None, # a group id per image for the bootstrap; None: patients / `ct_groups` of the dl's items
+             calib:tuple|None=None, # (logits, targets) of the split the temperature is fitted on; None: this split (optimistic)
+            )->Evaluation:
+    "Every metric with a 95% group-bootstrap CI, the confusion matrix and calibration (ECE before/after temperature scaling)."
     dl = dl or learn.dls.valid
-    if not len(dl.dataset): raise LungXAIError('evaluate: the DataLoader is empty (no labelled validation images)')
-    split = dict(split or getattr(learn.dls, 'split_info', None) or {'how': 'unknown'}, n=len(dl.dataset))
+    if not len(dl.dataset): raise LungXAIError('evaluate: the DataLoader is empty (no labelled images)')
+    gh = (groups, 'given groups') if groups is not None else eval_groups(getattr(dl, 'items', None))
+    split = dict(split or getattr(learn.dls, 'split_info', None) or {'how': 'unknown'}, n=len(dl.dataset),
+                 n_groups=int(len(np.unique(gh[0]))) if gh[0] is not None else len(dl.dataset), groups=gh[1])
+    ci_how = f"bootstrap of {split['n_groups']} {gh[1] if gh[1] != 'ct_groups' else 'duplicate/slice-run groups'}"
     logits, targs = _logits(learn, dl)
     T0 = float(getattr(learn.loss_func, 'temperature', 1.0))
-    probs, y, pred, overall = _scores(logits, targs, T0, n_boot, seed)
-    errors = bool((logits.argmax(1) != targs).any())
-    T = fit_temperature(logits, targs) if errors else 1.0   # with no error NLL only falls as T -> 0: nothing to fit
-    p1 = (logits / 1.0).softmax(1).numpy(); pT = (logits / T).softmax(1).numpy()
-    note = ('T fitted and scored on this same split: the "fitted" figures are optimistic' if errors else
-            'every image is classified correctly, so the temperature is not identifiable: kept at 1')
-    cal = dict(temperature_in_use=T0, fitted_temperature=T, ece_uncalibrated=ece(p1, y), ece_fitted=ece(pT, y),
+    probs, y, pred, bs, overall = _scores(logits, targs, T0, gh[0], ci_how, n_boot, seed)
+    cl, ct = calib if calib is not None else (logits, targs)
+    errors = bool((cl.argmax(1) != ct).any())
+    T = fit_temperature(cl, ct) if errors else 1.0   # with no error NLL only falls as T -> 0: nothing to fit
+    pT = (logits / T).softmax(1).numpy()
+    note = ('every calibration image is classified correctly, so the temperature is not identifiable: kept at 1' if not errors else
+            'T fitted on the validation split, scored on this one' if calib is not None else
+            'T fitted and scored on this same split: the "fitted" figures are optimistic')
+    cal = dict(temperature_in_use=T0, fitted_temperature=T, ece_uncalibrated=ece(logits.softmax(1).numpy(), y), ece_fitted=ece(pT, y),
                nll_uncalibrated=float(F.cross_entropy(logits, targs)), nll_fitted=float(F.cross_entropy(logits / T, targs)),
                note=note, reliability=reliability(probs, y))
-    res = Evaluation(split, overall, _per_class(y, pred, probs, n_boot, seed), confusion_matrix(y, pred, labels=range(len(VOCAB))), cal, probs, y)
-    if tta: res.tta = _scores(*_logits(learn, dl, tta=True), 1.0, n_boot, seed)[3]
+    res = Evaluation(split, overall, _per_class(y, pred, probs, bs), confusion_matrix(y, pred, labels=range(len(VOCAB))), cal, probs, y, logits=logits)
+    if tta: res.tta = _scores(*_logits(learn, dl, tta=True), 1.0, gh[0], ci_how, n_boot, seed)[4]
     return res
 
 # %% ../nbs/04_evaluate.ipynb #018bba72
@@ -190,10 +246,18 @@ def _md_table(df:pd.DataFrame)->list:
     rows = [[str(i)] + [f'{v:.3f}' if isinstance(v, (float, np.floating)) else str(v) for v in r] for i, r in zip(df.index, df.values)]
     return ['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)] + ['| ' + ' | '.join(r) + ' |' for r in rows]
 
-def _savefig(fig, fn):
-    import matplotlib.pyplot as plt
-    fig.savefig(fn, dpi=100); plt.close(fig)
-    return fn.name
+def split_sentence(sp:dict)->str:
+    "Where a set of figures came from, in words: which split, how it was made, n images, n groups."
+    t = sp.get('test') or {}
+    if sp.get('name') == 'test' and t.get('kind') == 'phantoms':
+        what = (f"the **test set**: an independently generated phantom set of new patients (seed {t['seed']}), never used for training, "
+                'for choosing the epoch or for the temperature')
+    elif sp.get('name') == 'test':
+        what = f"the **test set**: a {t.get('how', 'grouped')} hold-out ({t.get('test_pct', 0):.0%}) never used for training, for choosing the epoch or for the temperature"
+    elif sp.get('name') == 'valid':
+        what = f"the **validation set** of the {sp.get('how')} split, which chose the epoch (and the temperature): optimistic"
+    else: what = f"a {sp.get('how', 'given')} set"
+    return f"{what}; n = {sp.get('n')} images of {sp.get('n_groups', sp.get('n'))} {sp.get('groups', 'images')}"
 
 def write_report(ev:Evaluation, out, # folder for report.md, report.json and the plots
                  title:str='lung_xai evaluation', data:str='', # what the data was (say "synthetic" when it is)
@@ -201,67 +265,95 @@ def write_report(ev:Evaluation, out, # folder for report.md, report.json and the
                  explanation:pd.DataFrame|None=None, # summary table from `lung_xai.gradcam.explanation_report`
                  top_losses=None, # a matplotlib figure (`plot_top_losses_cam`)
                  history_png:str|None=None, # training curves already written in `out`
+                 valid:Evaluation|None=None, # the validation split's evaluation, shown apart from the headline figures
                 )->Path:
     "Write report.md + report.json with every figure, its CI and split, and the plots."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    pngs = {'confusion': _savefig(plot_confusion(ev), out/'confusion_matrix.png'), 'roc': _savefig(plot_roc(ev), out/'roc.png'),
-            'reliability': _savefig(plot_reliability(ev), out/'reliability.png')}
-    if top_losses is not None: pngs['top_losses'] = _savefig(top_losses, out/'top_losses_gradcam.png')
-    sp = ev.split; where = f"validation set of the **{sp.get('how')}** split (n={sp.get('n')}" + (f", valid_pct={sp['valid_pct']}, seed={sp['seed']}" if 'seed' in sp else '') + ')'
+    pngs = {k: save_fig(f, out/fn).name for k, f, fn in [('confusion', plot_confusion(ev), 'confusion_matrix.png'), ('roc', plot_roc(ev), 'roc.png'),
+                                                         ('reliability', plot_reliability(ev), 'reliability.png')]}
+    if top_losses is not None: pngs['top_losses'] = save_fig(top_losses, out/'top_losses_gradcam.png').name
     md = [f'# {title}', '', '> Educational and research use only: not a medical device, not for diagnosis.', '',
-          f'Data: {data or "?"}. Every number below comes from the {where}; intervals are 95%.', '', '## Overall', '',
+          f'Data: {data or "?"}. Every number in the first three sections comes from {split_sentence(ev.split)}. '
+          f"Intervals are 95% percentile bootstraps that resample whole {ev.split.get('groups', 'images')} (1,000 resamples), "
+          'so slices of one patient are not counted as independent evidence.', '', '## Overall', '',
           '| metric | value (95% CI) | CI method |', '|---|---|---|']
     md += [f'| {m} | {_fmt(r.value, r.low, r.high)} | {r.ci} |' for m, r in ev.overall.iterrows()]
     md += ['', '## Per class', '', '| class | n | sensitivity (recall) | specificity | precision | F1 | ROC-AUC |', '|---|---|---|---|---|---|---|']
     md += [f'| {c} | {r.support} | {_fmt(r.recall, *r.recall_ci)} | {_fmt(r.specificity, *r.specificity_ci)} | {_fmt(r.precision, *r.precision_ci)} | '
            f'{_fmt(r.f1, *r.f1_ci)} | {_fmt(r.auc, *r.auc_ci)} |' for c, r in ev.per_class.iterrows()]
     c = ev.calibration
-    md += ['', '## Calibration', '', f"ECE (15 bins) {c['ece_uncalibrated']:.3f} at T=1; temperature scaling fitted on this split: T={c['fitted_temperature']:.2f}, "
-           f"ECE {c['ece_fitted']:.3f}, NLL {c['nll_uncalibrated']:.3f} → {c['nll_fitted']:.3f} ({c['note']}). Temperature used for the figures above: {c['temperature_in_use']:.2f}.", '']
+    md += ['', '## Calibration', '', f"Temperature scaling: T = {c['fitted_temperature']:.2f} ({c['note']}). On this set, ECE (15 bins) "
+           f"{c['ece_uncalibrated']:.3f} at T = 1 and {c['ece_fitted']:.3f} at T = {c['fitted_temperature']:.2f}; NLL {c['nll_uncalibrated']:.3f} → "
+           f"{c['nll_fitted']:.3f}. The figures above use T = {c['temperature_in_use']:.2f}.", '']
     if ev.tta is not None:
         md += ['## With test-time augmentation', '', '| metric | value (95% CI) |', '|---|---|'] + [f'| {m} | {_fmt(r.value, r.low, r.high)} |' for m, r in ev.tta.iterrows()] + ['']
+    if valid is not None and valid is not ev:
+        md += ['## Validation split (for comparison, not the result)', '', f'From {split_sentence(valid.split)}.', '',
+               '| metric | value (95% CI) |', '|---|---|'] + [f'| {m} | {_fmt(r.value, r.low, r.high)} |' for m, r in valid.overall.iterrows()]
+        md += [f"| Benign sensitivity | {_fmt(valid.per_class.recall['Benign'], *valid.per_class.recall_ci['Benign'])} |", '']
     md += ['## Plots', ''] + [f'![{k}]({v})' for k, v in pngs.items()] + ([f'![training curves]({history_png})'] if history_png else []) + ['']
     if audit is not None: md += ['## Dataset audit', ''] + [f'- {f}' for f in audit.findings] + ['']
     if explanation is not None:
-        md += ['## Explanation quality (Grad-CAM, same split)', '', *_md_table(explanation), '',
-               'pointing: share of lesion images whose map maximum is in the lesion; energy: share of map mass in the lesion; '
-               'deletion (lower is better) and insertion (higher) AUC against a random map; rand_spearman: rank correlation with '
-               'the maps of a randomly re-initialised model (low means the maps depend on what the model learned).', '']
+        a = explanation.attrs
+        md += [f"## Explanation quality ({a.get('method', '?')} at {a.get('layer', '?')}, the model's defaults; same set, {a.get('n_lesion', '?')} lesion images of different patients)", '',
+               *_md_table(explanation.drop(index='Normal', errors='ignore')), '',
+               'pointing: share of lesion images whose map peak is within 15/224 of the side of the lesion; energy: share of map mass in the lesion; '
+               'outside: share of map mass outside the body (a map with more than half outside is flagged, not shown as an explanation); '
+               'deletion (lower is better) and insertion (higher) AUC of the explained class, against a random map; rand_spearman: rank '
+               'correlation with the maps of a randomly re-initialised model (low means the maps depend on what the model learned), over '
+               'maps that are not all zero (zero_maps: their share).']
+        if 'left_class' in explanation:
+            al = explanation.loc['all']
+            md += ['', f"**Lesion removal (counterfactual):** each lesion image redrawn without its lesion (same patient, same noise). "
+                   f"{al.left_class:.0%} of the predictions that named the lesion's class leave it, and the lesion class's probability "
+                   f"falls by {al.p_drop:.3f} on average (Benign {explanation.left_class['Benign']:.0%} / {explanation.p_drop['Benign']:.3f}, "
+                   f"Malignant {explanation.left_class['Malignant']:.0%} / {explanation.p_drop['Malignant']:.3f}): the lesion, not the rest of the "
+                   'slice, drives the prediction.']
+        md += ['']
     (out/'report.md').write_text('\n'.join(md))
-    js = dict(title=title, data=data, **ev.to_dict(), plots=pngs, audit=None if audit is None else audit.findings,
-              explanation=None if explanation is None else explanation.reset_index().to_dict('records'))
+    js = dict(title=title, data=data, **ev.to_dict(), valid=None if valid is None else valid.to_dict(), plots=pngs,
+              audit=None if audit is None else audit.findings,
+              explanation=None if explanation is None else dict(explanation.attrs, table=explanation.reset_index().to_dict('records')))
     (out/'report.json').write_text(json.dumps(js, indent=2, default=lambda o: o if not isinstance(o, (np.floating, np.integer)) else o.item()))
     return out/'report.md'
 
 # %% ../nbs/04_evaluate.ipynb #5c2118a6
-def evaluate_run(learn, # a trained learner whose `dls.valid` is the split to report
+def evaluate_run(learn, # a trained learner; `dls.valid` is the validation split, `dls.test_items` the test set
                  out, # output folder (the training run's, or a new one)
                  data:str='', # what the data is, for the report (say "synthetic" when it is)
-                 tta:bool=False, calibrate:bool=False, # store the fitted temperature in out/model.pkl and the bundle
+                 tta:bool=False, calibrate:bool=False, # store the temperature fitted on valid in out/model.pkl and the bundle
                  n_cam:int=3, # Grad-CAM samples per class
-                 n_explain:int=16, # lesion images (half Benign, half Malignant) for the explanation-quality table (0: skip)
+                 n_explain:int=48, # lesion images (half Benign, half Malignant, different patients) for the explanation table (0: skip)
                  audit=None, # a `lung_xai.data.audit` result to include
                 )->Evaluation:
-    "Evaluate on the validation split and write plots, Grad-CAM samples, top losses and report.md/json to `out`."
-    from lung_xai.data import mask_for, label_ct
-    from lung_xai.gradcam import save_gradcam_samples, plot_top_losses_cam, explanation_report
+    "Fit the temperature on valid, evaluate the test set once (the headline), and write plots, maps and report.md/json to `out`."
+    from lung_xai.gradcam import save_gradcam_samples, plot_top_losses_cam, explanation_report, spread_items, cam_defaults
     from lung_xai.train import save_bundle, export_pkl
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    ev = evaluate(learn, tta=tta)
-    save_gradcam_samples(learn, out/'gradcam_samples', n_per_class=n_cam)
-    lesions = []
-    for c in ('Benign', 'Malignant'):   # spread over each class's patients, not the first few slices of one
-        fs = [f for f in learn.dls.valid.items if label_ct(f) == c and mask_for(f).is_file()]
-        lesions += [fs[i] for i in sorted(set(np.linspace(0, len(fs) - 1, min(len(fs), n_explain // 2)).astype(int)))] if fs else []
+    sp = dict(getattr(learn.dls, 'split_info', None) or {'how': 'unknown'})
+    ev_va = evaluate(learn, learn.dls.valid, split=dict(sp, name='valid'))
+    if calibrate and (ev_va.logits.argmax(1) != torch.as_tensor(ev_va.targs)).any():
+        learn.loss_func.temperature = fit_temperature(ev_va.logits, torch.as_tensor(ev_va.targs))
+    test = list(getattr(learn.dls, 'test_items', None) or [])
+    if test:
+        dl = learn.dls.test_dl(test, with_labels=True)
+        ev = evaluate(learn, dl, split=dict(sp, name='test'), tta=tta, calib=(ev_va.logits, torch.as_tensor(ev_va.targs)))
+    else:
+        warnings.warn('no test set: the report\'s figures come from the validation split, which chose the epoch (optimistic)')
+        dl, ev = learn.dls.valid, (evaluate(learn, learn.dls.valid, split=dict(sp, name='valid'), tta=tta) if (calibrate or tta) else ev_va)
+    items = list(dl.items)
+    save_gradcam_samples(learn, out/'gradcam_samples', n_per_class=n_cam, items=items)
+    lesions = spread_items([f for f in items if label_ct(f) != 'Normal' and mask_for(f).is_file()], n_explain // 2, ('Benign', 'Malignant'))
     summary = explanation_report(learn, lesions)[1] if lesions else None
-    write_report(ev, out, data=data, audit=audit, explanation=summary, top_losses=plot_top_losses_cam(learn, k=9),
-                 history_png='metrics.png' if (out/'metrics.png').is_file() else None)
+    write_report(ev, out, data=data, audit=audit, explanation=summary, top_losses=plot_top_losses_cam(learn, k=9, dl=dl),
+                 history_png='metrics.png' if (out/'metrics.png').is_file() else None, valid=ev_va)
     if calibrate:
-        learn.loss_func.temperature = ev.calibration['fitted_temperature']
-        o = ev.overall
-        save_bundle(learn, out, metrics=dict(split=ev.split, valid={m: float(o.value[m]) for m in o.index},
-                                             valid_ci={m: [float(o.low[m]), float(o.high[m])] for m in o.index},
-                                             valid_recall={c: float(ev.per_class.recall[c]) for c in VOCAB}))
+        learn.cam = cam_defaults(learn)
+        o, pc = ev.overall, ev.per_class
+        save_bundle(learn, out, metrics=dict(split=ev.split, valid={m: float(ev_va.overall.value[m]) for m in ev_va.overall.index},
+                                             **{ev.split['name']: {m: float(o.value[m]) for m in o.index}},
+                                             **{ev.split['name'] + '_ci': {m: [float(o.low[m]), float(o.high[m])] for m in o.index}},
+                                             **{ev.split['name'] + '_recall': {c: float(pc.recall[c]) for c in VOCAB}}))
         export_pkl(learn, out/'model.pkl')
     return ev
 
