@@ -9,16 +9,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2, numpy as np, torch
+import cv2, numpy as np, pandas as pd, torch
 from scipy.stats import spearmanr
 from fastai.vision.all import Hook
-from .data import LungXAIError, VOCAB, load_ct, mask_for, label_ct, ct_loader
-from .train import learner_config
+from .data import LungXAIError, VOCAB, load_ct, mask_for, label_ct, ct_loader, ct_groups
+from .train import learner_config, predict
+from .synth import redraw
 
 # %% auto #0
-__all__ = ['METHODS', 'default_layer', 'input_box', 'cam_to_original', 'CAMResult', 'gradcam', 'overlay', 'save_cam',
-           'random_cam', 'deletion_insertion', 'pointing_game', 'energy_share', 'randomized_model',
-           'explanation_report', 'plot_top_losses_cam', 'save_gradcam_samples']
+__all__ = ['CAM_DEFAULTS', 'RESNET_BLOCKS', 'METHODS', 'OUTSIDE_FLAG', 'EXPLAIN_COLS', 'cam_defaults', 'default_layer',
+           'input_box', 'cam_to_original', 'body_mask', 'outside_share', 'CAMResult', 'gradcam', 'overlay', 'save_cam',
+           'random_cam', 'deletion_insertion', 'map_peak', 'pointing_game', 'energy_share', 'randomized_model',
+           'lesion_removal', 'explanation_report', 'cam_table', 'plot_top_losses_cam', 'spread_items',
+           'save_gradcam_samples']
 
 # %% ../nbs/03_gradcam.ipynb #470e414c
 @contextmanager
@@ -39,9 +42,28 @@ def _grab(m, i, o):
     if not o.requires_grad: o.requires_grad_()
     return o
 
+CAM_DEFAULTS = dict(layer='layer3', method='gradcam++')   # chosen by the measured table at the end of this notebook
+RESNET_BLOCKS = {'layer1': '0.4', 'layer2': '0.5', 'layer3': '0.6', 'layer4': '0.7'}   # module paths in fastai's ResNet learner
+
+def cam_defaults(learn)->dict:
+    "The layer and method a learner's maps use by default: what the model recorded (bundle, `model.pkl`), else `CAM_DEFAULTS`."
+    return {**CAM_DEFAULTS, **(getattr(learn, 'cam', None) or {})}
+
+def _layer_path(learn, layer)->str:
+    "The module path in `learn.model` of `layer`: None (the default), a ResNet block name, a module path, or a module."
+    layer = cam_defaults(learn)['layer'] if layer is None else layer
+    if isinstance(layer, torch.nn.Module):
+        if (p := next((n for n, m in learn.model.named_modules() if m is layer), None)) is None:
+            raise LungXAIError('layer: that module is not part of this learner\'s model')
+        return p
+    path = RESNET_BLOCKS.get(layer, layer)
+    try: learn.model.get_submodule(path)
+    except AttributeError: raise LungXAIError(f"layer={layer!r}: expected one of {', '.join(RESNET_BLOCKS)}, a module path of the model, or a module") from None
+    return path
+
 def default_layer(learn)->torch.nn.Module:
-    "The last convolutional block of the body (ResNet's `layer4`)."
-    return learn.model[0][-1]
+    "The module the maps hook by default: `cam_defaults(learn)['layer']` (ResNet's `layer3` unless the model records another)."
+    return learn.model.get_submodule(_layer_path(learn, None))
 
 # %% ../nbs/03_gradcam.ipynb #5d803c0e
 def _targets(target, n:int, preds:torch.Tensor, broadcast:bool)->torch.Tensor:
@@ -106,6 +128,27 @@ def cam_to_original(cam:np.ndarray, # (size, size) map at the model input
     out[y0:y1, x0:x1] = big[y0 - t:y1 - t, x0 - l:x1 - l]
     return out
 
+# %% ../nbs/03_gradcam.ipynb #601135a2
+OUTSIDE_FLAG = 0.5   # a map with more than this share of its mass outside the body is flagged
+
+def body_mask(img, # a CT slice (PIL or array, grey or RGB)
+             )->np.ndarray: # bool (h, w): True inside the body, lungs included
+    "The patient's body on a CT slice: Otsu threshold, largest blob, holes filled."
+    a = np.asarray(img); a = np.ascontiguousarray(a[..., 0] if a.ndim == 3 else a).astype(np.uint8)
+    _, th = cv2.threshold(cv2.GaussianBlur(a, (5, 5), 0), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(th, connectivity=8)
+    if n < 2: return np.ones(a.shape, bool)
+    blob = (lab == 1 + np.argmax(stats[1:, cv2.CC_STAT_AREA])).astype(np.uint8)
+    cs, _ = cv2.findContours(blob, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return cv2.drawContours(np.zeros_like(blob), cs, -1, 1, thickness=cv2.FILLED).astype(bool)
+
+def outside_share(cam:np.ndarray, # (h, w) map on the image's geometry
+                  img, # the image
+                 )->float:
+    "Share of a map's mass outside the body (`body_mask`); nan for an all-zero map."
+    s = float(cam.sum())
+    return float((cam * ~body_mask(img)).sum() / s) if s > 0 else float('nan')
+
 # %% ../nbs/03_gradcam.ipynb #1028a90c
 @dataclass
 class CAMResult:
@@ -116,7 +159,14 @@ class CAMResult:
     probs:np.ndarray       # (B, n_classes) probabilities from the same forward pass (with the learner's temperature)
     originals:list|None = None  # the images as loaded (PIL), when inputs were images
     on_original:list|None = None  # (h, w) maps on the original images, when inputs were images
+    outside:list|None = None  # share of each map's mass outside the body (nan: an all-zero map), when inputs were images
+    layer:str = ''         # the hooked layer and the method, as resolved
+    method:str = ''
     def __len__(self): return len(self.cams)
+    @property
+    def flagged(self)->list:
+        "Per image: is the map no explanation (all zero, or mostly outside the body)?"
+        return [not (o <= OUTSIDE_FLAG) for o in self.outside] if self.outside is not None else [not m.max() > 0 for m in self.raw]
 
 # %% ../nbs/03_gradcam.ipynb #70497e9c
 def _batch(learn, x):
@@ -129,18 +179,12 @@ def _batch(learn, x):
     return dl.one_batch()[0], originals
 
 # %% ../nbs/03_gradcam.ipynb #e8be4329
-def gradcam(learn, # a fastai learner (from `lung_learner`, `load_learner` or `load_bundle`)
-            x, # a normalised batch tensor, or images: paths, PIL images, arrays (one or a list)
-            target=None, # None: each image's predicted class; else a class name/index per image
-            layer=None, # module to hook; None: the body's last block
-            method:str='gradcam', # 'gradcam', 'gradcam++' or 'hirescam'
-            broadcast:bool=False, # allow one `target` for the whole batch
-           )->CAMResult:
-    "Class activation maps for a batch, one forward pass (which also gives the prediction), hooks always released."
+def _cams(learn, xb, originals=None, target=None, layer=None, method=None, broadcast=False, model=None)->CAMResult:
+    "Maps for a ready batch `xb` (and its loaded `originals`, or None), from `model` (default: the learner's)."
+    d = cam_defaults(learn); method = method or d['method']
     if method not in METHODS: raise LungXAIError(f"method={method!r}: expected one of {', '.join(METHODS)}")
-    xb, originals = _batch(learn, x)
-    model, layer = learn.model, layer if layer is not None else default_layer(learn)
-    with _cam_session(model), Hook(layer, _grab, detach=False) as h:
+    path, model = _layer_path(learn, layer), model if model is not None else learn.model
+    with _cam_session(model), Hook(model.get_submodule(path), _grab, detach=False) as h:
         logits = model(xb)
         acts = h.stored
         tg = _targets(target, len(xb), logits.argmax(1), broadcast)
@@ -149,11 +193,23 @@ def gradcam(learn, # a fastai learner (from `lung_learner`, `load_learner` or `l
     S = tuple(xb.shape[-2:][::-1])
     cams = np.stack([_upsample(r, S) for r in raw])
     act = getattr(learn.loss_func, 'activation', lambda o: o.softmax(1))   # the learner's (calibrated) softmax
-    res = CAMResult(raw, cams, tg.tolist(), act(logits.detach()).cpu().numpy())
+    name = next((k for k, v in RESNET_BLOCKS.items() if v == path), path)
+    res = CAMResult(raw, cams, tg.tolist(), act(logits.detach()).cpu().numpy(), layer=name, method=method)
     if originals is not None:
         rm = learner_config(learn)['resize']
         res.originals, res.on_original = originals, [cam_to_original(c, *o.size, rm) for c, o in zip(cams, originals)]
+        res.outside = [outside_share(c, o) if m.max() > 0 else float('nan') for c, o, m in zip(res.on_original, originals, raw)]
     return res
+
+def gradcam(learn, # a fastai learner (from `lung_learner`, `load_learner` or `load_bundle`)
+            x, # a normalised batch tensor, or images: paths, PIL images, arrays (one or a list)
+            target=None, # None: each image's predicted class; else a class name/index per image
+            layer=None, # 'layer1'..'layer4', a module path or a module; None: `cam_defaults(learn)`
+            method:str|None=None, # 'gradcam', 'gradcam++' or 'hirescam'; None: `cam_defaults(learn)`
+            broadcast:bool=False, # allow one `target` for the whole batch
+           )->CAMResult:
+    "Class activation maps for a batch, one forward pass (which also gives the prediction), hooks always released."
+    return _cams(learn, *_batch(learn, x), target=target, layer=layer, method=method, broadcast=broadcast)
 
 # %% ../nbs/03_gradcam.ipynb #6456517a
 def overlay(img, # the original image (PIL or array, grey or RGB)
@@ -207,9 +263,16 @@ def deletion_insertion(learn, x1:torch.Tensor, # one normalised image (1, 3, S, 
     return out
 
 # %% ../nbs/03_gradcam.ipynb #9d4274cc
+def map_peak(cam:np.ndarray)->tuple:
+    "(y, x) of a map's maximum; on a plateau (an upsampled border cell) its pixel nearest the plateau's centre, not its corner."
+    ys, xs = np.nonzero(cam >= cam.max() - 1e-6 * max(float(cam.max()), 1e-12))
+    k = np.argmin((ys - ys.mean())**2 + (xs - xs.mean())**2)
+    return int(ys[k]), int(xs[k])
+
 def pointing_game(cam:np.ndarray, mask:np.ndarray, tol:float=15/224)->bool:
-    "Is the map's maximum within `tol`·side of the lesion mask?"
-    y, x = np.unravel_index(np.argmax(cam), cam.shape)
+    "Is the map's peak (`map_peak`) within `tol`·side of the lesion mask? An all-zero map points nowhere."
+    if not cam.max() > 0: return False
+    y, x = map_peak(cam)
     r = max(1, int(round(tol * max(mask.shape))))
     return bool(mask[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1].any())
 
@@ -225,33 +288,70 @@ def randomized_model(model, seed:int=0):
     return m
 
 # %% ../nbs/03_gradcam.ipynb #70ec766b
+def lesion_removal(learn, fns:list, # phantom images (`lung_xai.synth.redraw` must know them); Normal ones are skipped
+                  )->pd.DataFrame:
+    "The lesion class's prediction and probability with and without the lesion, per phantom lesion image."
+    fns = [f for f in fns if label_ct(f) != 'Normal']
+    if not fns: return pd.DataFrame(columns=['fn', 'label', 'pred', 'pred_without', 'p', 'p_without'])
+    p0, p1 = predict(learn, fns), predict(learn, [redraw(f, lesion=False)[0] for f in fns])
+    lab = [label_ct(f) for f in fns]
+    return pd.DataFrame(dict(fn=list(map(str, fns)), label=lab, pred=p0.pred, pred_without=p1.pred,
+                             p=[p0.loc[i, f'p_{c}'] for i, c in enumerate(lab)], p_without=[p1.loc[i, f'p_{c}'] for i, c in enumerate(lab)]))
+
+def _spearman(a:np.ndarray, b:np.ndarray)->float:
+    "Rank correlation of two maps; nan when either is constant (an all-zero map has no ranking)."
+    return float(spearmanr(a.ravel(), b.ravel())[0]) if np.ptp(a) > 0 and np.ptp(b) > 0 else float('nan')
+
+EXPLAIN_COLS = ['pointing', 'energy', 'outside', 'deletion', 'deletion_random', 'insertion', 'insertion_random', 'rand_spearman', 'zero_maps']
+
 def explanation_report(learn, fns:list, # images with lesion masks beside them (`mask_for`)
-                       method:str='gradcam', bs:int=16, steps:int=16, seed:int=0):
-    "Localisation, deletion/insertion against a random map, and the randomisation check, per class."
-    import pandas as pd
-    rows, rnd = [], copy.copy(learn)
-    rnd.model = randomized_model(learn.model, seed)
+                       method:str|None=None, layer=None, # None: `cam_defaults(learn)`
+                       bs:int=16, steps:int=16, seed:int=0,
+                       counterfactual:bool=True, # add the lesion-removal figures (phantoms only)
+                      )->tuple: # (one row per image, summary per class)
+    "Localisation, outside-body share, deletion/insertion against a random map, randomisation check and lesion removal, per class."
+    rows, rmodel = [], randomized_model(learn.model, seed)
     for i in range(0, len(fns), bs):
         chunk = list(fns[i:i + bs])
-        r = gradcam(learn, chunk, method=method)
-        xb, _ = _batch(learn, r.originals)
-        rr = gradcam(rnd, xb, target=r.targets, method=method)   # same targets, randomised weights
+        xb, originals = _batch(learn, chunk)
+        r = _cams(learn, xb, originals, method=method, layer=layer)
+        rr = _cams(learn, xb, None, target=r.targets, method=method, layer=layer, model=rmodel)   # same targets, random weights
         for j, f in enumerate(chunk):
-            t, lab = r.targets[j], label_ct(f)
-            mk = mask_for(f)
+            t, mk = r.targets[j], mask_for(f)
             mask = np.asarray(load_ct(mk))[..., 0] > 127 if mk.is_file() else None
+            has = mask is not None and mask.any()
             di = deletion_insertion(learn, xb[j:j+1], r.cams[j], t, steps)
             dr = deletion_insertion(learn, xb[j:j+1], random_cam(r.cams[j].shape, seed + i + j), t, steps)
-            rho = spearmanr(r.cams[j].ravel(), rr.cams[j].ravel())[0]
-            has = mask is not None and mask.any()
-            rows.append(dict(fn=str(f), label=lab, pred=VOCAB[t], pointing=pointing_game(r.on_original[j], mask) if has else np.nan,
-                             energy=energy_share(r.on_original[j], mask) if has else np.nan,
-                             deletion=di['deletion_auc'], deletion_random=dr['deletion_auc'],
-                             insertion=di['insertion_auc'], insertion_random=dr['insertion_auc'], rand_spearman=float(np.nan_to_num(rho))))
+            rows.append(dict(fn=str(f), label=label_ct(f), pred=VOCAB[t], pointing=pointing_game(r.on_original[j], mask) if has else np.nan,
+                             energy=energy_share(r.on_original[j], mask) if has else np.nan, outside=r.outside[j],
+                             deletion=di['deletion_auc'], deletion_random=dr['deletion_auc'], insertion=di['insertion_auc'],
+                             insertion_random=dr['insertion_auc'], rand_spearman=_spearman(r.cams[j], rr.cams[j]),
+                             zero_maps=float(not r.raw[j].max() > 0)))
     df = pd.DataFrame(rows)
-    summary = df.groupby('label')[['pointing', 'energy', 'deletion', 'deletion_random', 'insertion', 'insertion_random', 'rand_spearman']].mean().reindex(VOCAB)
-    summary.loc['all'] = df[summary.columns].mean()
+    summary = df.groupby('label')[EXPLAIN_COLS].mean().reindex(VOCAB)
+    if counterfactual and len(lr := lesion_removal(learn, [f for f in fns if label_ct(f) != 'Normal'])):
+        df = df.merge(lr[['fn', 'pred_without', 'p', 'p_without']], on='fn', how='left')
+        kept = lr[lr.pred == lr.label]
+        summary['left_class'] = (kept.pred_without != kept.label).groupby(kept.label).mean().reindex(VOCAB)
+        summary['p_drop'] = (lr.p - lr.p_without).groupby(lr.label).mean().reindex(VOCAB)
+    summary.loc['all'] = df[df.label != 'Normal'][[c for c in summary.columns if c in df.columns]].mean()
+    if 'left_class' in summary:
+        summary.loc['all', ['left_class', 'p_drop']] = [(kept.pred_without != kept.label).mean(), (lr.p - lr.p_without).mean()]
+    summary.attrs.update(layer=r.layer, method=r.method, n=len(df), n_lesion=int((df.label != 'Normal').sum()))
     return df, summary
+
+# %% ../nbs/03_gradcam.ipynb #2756722b
+def cam_table(learn, fns:list, # lesion images with masks (phantoms)
+              layers=('layer2', 'layer3', 'layer4'), methods=METHODS, **kw, # anything `explanation_report` takes
+             )->pd.DataFrame:
+    "`explanation_report` for every layer × method on the same images: the table the CAM defaults are chosen from."
+    rows = []
+    for l in layers:
+        for m in methods:
+            s = explanation_report(learn, fns, method=m, layer=l, counterfactual=False, **kw)[1]
+            rows.append(dict(layer=l, method=m, pointing_benign=s.pointing['Benign'], pointing_malignant=s.pointing['Malignant'],
+                             **{c: s.loc['all', c] for c in EXPLAIN_COLS if c != 'pointing'}))
+    return pd.DataFrame(rows).set_index(['layer', 'method'])
 
 # %% ../nbs/03_gradcam.ipynb #146a4927
 def plot_top_losses_cam(learn, k:int=9, method:str='gradcam', ncols:int=3, dl=None):
@@ -272,13 +372,30 @@ def plot_top_losses_cam(learn, k:int=9, method:str='gradcam', ncols:int=3, dl=No
     return fig
 
 # %% ../nbs/03_gradcam.ipynb #6ddef113
+def spread_items(items, n:int, classes=VOCAB, groups=None)->list:
+    "Up to `n` items per class, each from a different group (patient), spread over the list rather than its first few."
+    items = list(items); g = ct_groups(items) if groups is None else np.asarray(groups)
+    out = []
+    for c in classes:
+        first = {}
+        for f, gi in zip(items, g):
+            if label_ct(f) == c: first.setdefault(gi, f)
+        reps = list(first.values())
+        out += [reps[i] for i in sorted(set(np.linspace(0, len(reps) - 1, min(n, len(reps))).astype(int)))] if reps else []
+    return out
+
 def save_gradcam_samples(learn, dest, # output folder (e.g. results/gradcam_samples)
-                         n_per_class:int=3, method:str='gradcam')->list:
-    "Save overlays and maps for `n_per_class` validation images of each class."
-    dest = Path(dest); items = list(learn.dls.valid.items); out = []
-    pick = [f for c in VOCAB for f in [o for o in items if label_ct(o) == c][:n_per_class]]
+                         n_per_class:int=3, method:str|None=None,
+                         items=None, # images to choose from; None: the validation set
+                        )->list:
+    "Overlays and maps for `n_per_class` images of each class, each of another patient; Normal predictions also get the most likely lesion class's map."
+    dest = Path(dest); out = []
+    pick = spread_items(learn.dls.valid.items if items is None else items, n_per_class)
     if not pick: return out
     r = gradcam(learn, pick, method=method)
-    for f, o, c, t, p in zip(pick, r.originals, r.on_original, r.targets, r.probs):
-        out.append(save_cam(dest/f'{label_ct(f)}__pred-{VOCAB[t]}-{p[t]:.2f}__{Path(f).stem}.png', o, c))
+    rl = gradcam(learn, pick, target=[1 + int(np.argmax(p[1:])) for p in r.probs], method=method)   # "why not a lesion?"
+    for k, (f, o, t, p) in enumerate(zip(pick, r.originals, r.targets, r.probs)):
+        for res, why in [(r, '')] + ([(rl, f'__map-{VOCAB[rl.targets[k]]}')] if t == 0 else []):
+            flag = '__FLAGGED-no-explanation' if res.flagged[k] else ''
+            out.append(save_cam(dest/f'{label_ct(f)}__pred-{VOCAB[t]}-{p[t]:.2f}__{Path(f).stem}{why}{flag}.png', o, res.on_original[k]))
     return out
