@@ -62,6 +62,7 @@ def lung_xai_train(data:str=None, # dataset folder with class folders; default: 
                    early_stop:int=None, # stop after this many epochs without a better valid macro-F1
                    n_phantoms:int=800, # size of the default phantom set
                    force:bool=False, # overwrite a non-empty --out that holds a different run
+                   test_pct:float=0.15, # with --data: the grouped hold-out test share (phantoms get a fresh set of new patients instead)
                   ):
     "Train a lung CT classifier (lr_find + fine_tune) and write plots, metrics.json, model.pkl and the bundle."
     from lung_xai.train import train_run
@@ -69,15 +70,18 @@ def lung_xai_train(data:str=None, # dataset folder with class folders; default: 
     from lung_xai.data import audit
     with cli_errors():
         learn = train_run(out, data=data, arch=arch, size=size, bs=bs, epochs=epochs, split=split, seed=seed, pretrained=pretrained,
-                          weights=weights, lr=lr, early_stop=early_stop, n_phantoms=n_phantoms, force=force)
+                          weights=weights, lr=lr, early_stop=early_stop, n_phantoms=n_phantoms, force=force,
+                          test_pct=test_pct)
         evaluate_run(learn, out, data=data or 'synthetic CT phantoms (lung_xai.synth)', calibrate=True, audit=audit(learn.dls.path))
     print(f'report: {Path(out)/"report.md"}')
 
 # %% ../nbs/07_cli.ipynb #0efa19bd
 def _model_line(cfg:dict)->str:
     m = cfg.get('metrics') or {}
-    v, sp = m.get('valid', {}), m.get('split', {})
-    q = f"validation macro-F1 {v['macro_f1']:.3f} on the {sp.get('how', '?')} split (n={sp.get('n_valid', '?')})" if 'macro_f1' in v else 'no recorded metrics'
+    name = 'test' if 'test' in m else 'valid'
+    v, sp = m.get(name, {}), m.get('split', {})
+    where = 'test set (new patients)' if name == 'test' else f"validation split ({sp.get('how', '?')}, optimistic)"
+    q = f"macro-F1 {v['macro_f1']:.3f} on the {where}, n={sp.get('n', sp.get('n_valid', '?'))}" if 'macro_f1' in v else 'no recorded metrics'
     return f"model: {cfg['arch']} at {cfg['size']} px; {q}"
 
 @call_parse
@@ -98,24 +102,19 @@ def lung_xai_predict(imgs:Param('CT images (JPG/PNG/TIFF/DICOM)', nargs='+'),
 # %% ../nbs/07_cli.ipynb #c341224f
 @call_parse
 def lung_xai_evaluate(model:str='results', # bundle folder
-                      data:str=None, # dataset folder; default: the cached phantom set the main job trains on
-                      split:str=None, # 'grouped' or 'random'; default: the split recorded in the bundle
+                      data:str=None, # dataset folder; default: the one the bundle records (phantoms are regenerated)
                       tta:bool=False, # also report test-time augmentation
                       out:str='results/evaluation', # folder for report.md, report.json and plots
                      ):
-    "Evaluate a saved model on its validation split: metrics with 95% CIs, calibration, Grad-CAM, report.md."
-    from lung_xai.train import load_bundle, phantom_cache
-    from lung_xai.data import lung_dls
+    "Evaluate a saved model on its recorded test set: metrics with 95% group-bootstrap CIs, calibration, Grad-CAM, report.md."
+    from lung_xai.train import load_bundle, bundle_dls
     from lung_xai.evaluate import evaluate_run
     with cli_errors():
-        learn = load_bundle(model); cfg = learn.bundle_config
-        sp = (cfg.get('metrics') or {}).get('split') or {}
-        path = data or phantom_cache(size=cfg['size'])
-        learn.dls = lung_dls(path, size=cfg['size'], bs=32, split=split or sp.get('how', 'grouped'), valid_pct=sp.get('valid_pct', 0.2),
-                             seed=sp.get('seed', 42), resize=cfg['resize'], window=cfg['window'], aug=False)
-        ev = evaluate_run(learn, out, data=str(path) + ('' if data else ' (synthetic phantoms)'), tta=tta)
+        learn = load_bundle(model)
+        learn.dls = bundle_dls(learn, data)
+        ev = evaluate_run(learn, out, data=str(learn.dls.path) + ('' if learn.dls.split_info.get('data') else ' (synthetic phantoms)'), tta=tta)
     o = ev.overall
-    print(f"validation ({ev.split['how']} split, n={ev.split['n']}): macro-F1 {o.value['macro_f1']:.3f} "
+    print(f"{ev.split['name']} set (n={ev.split['n']} images, {ev.split['n_groups']} {ev.split['groups']}): macro-F1 {o.value['macro_f1']:.3f} "
           f"({o.low['macro_f1']:.3f}-{o.high['macro_f1']:.3f}); report: {Path(out)/'report.md'}")
 
 # %% ../nbs/07_cli.ipynb #6938c848
@@ -123,7 +122,7 @@ def lung_xai_evaluate(model:str='results', # bundle folder
 def lung_xai_explain(imgs:Param('CT images (JPG/PNG/TIFF/DICOM)', nargs='+'),
                      model:str='results', # bundle folder
                      cls:str=None, # class to explain (Normal, Benign, Malignant); default: the predicted one
-                     method:str='gradcam', # gradcam, gradcam++ or hirescam
+                     method:str=None, # gradcam, gradcam++ or hirescam; default: the one the model records
                      out:str='results/explain', # folder for <image>.cam.png overlays and .npy maps
                      alpha:float=0.4, # opacity of the heat map
                     ):
@@ -132,7 +131,7 @@ def lung_xai_explain(imgs:Param('CT images (JPG/PNG/TIFF/DICOM)', nargs='+'),
     from lung_xai.gradcam import gradcam, save_cam, METHODS
     failed = 0
     with cli_errors():
-        if method not in METHODS: raise LungXAIError(f"--method {method}: expected one of {', '.join(METHODS)}")
+        if method is not None and method not in METHODS: raise LungXAIError(f"--method {method}: expected one of {', '.join(METHODS)}")
         if cls is not None and cls not in VOCAB: raise LungXAIError(f"--cls {cls}: expected one of {', '.join(VOCAB)}")
         learn = load_bundle(model)
     for fn in imgs:
@@ -142,6 +141,7 @@ def lung_xai_explain(imgs:Param('CT images (JPG/PNG/TIFF/DICOM)', nargs='+'),
             print(f'error: {e}'); failed += 1; continue
         t = r.targets[0]
         dest = save_cam(Path(out)/f'{Path(fn).stem}.cam.png', r.originals[0], r.on_original[0], alpha)
-        print(f'{fn}: {method} for {VOCAB[t]} (p={r.probs[0][t]:.3f}) -> {dest}')
+        flag = '  [flagged: the map is not an explanation (all zero, or mostly outside the body)]' if r.flagged[0] else ''
+        print(f'{fn}: {r.method} at {r.layer} for {VOCAB[t]} (p={r.probs[0][t]:.3f}) -> {dest}{flag}')
     print('Educational and research use only; not for diagnosis.')
     if failed: raise SystemExit(1)

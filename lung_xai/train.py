@@ -15,12 +15,14 @@ from fastai.vision.all import (vision_learner, resnet18, resnet34, resnet50, acc
                                SaveModelCallback, EarlyStoppingCallback, set_seed, valley, slide, Datasets, Categorize, ToTensor,
                                IntToFloatTensor, Normalize, Resize)
 from safetensors.torch import save_file, load_file
-from .data import LungXAIError, VOCAB, RESIZE_METHODS, LoadCT, ct_resize, ct_loader, lung_dls
+from .data import (LungXAIError, VOCAB, RESIZE_METHODS, LoadCT, ct_resize, ct_loader, lung_dls, get_ct_items, ct_groups,
+                           straddling)
 
 # %% auto #0
-__all__ = ['ARCHS', 'SCRATCH_LR', 'BUNDLE_FORMAT', 'cached_weights_path', 'imagenet_weights', 'ClassRecall', 'lung_metrics',
-           'CalibratedCE', 'class_weights', 'lung_learner', 'fit_lung', 'export_pkl', 'learner_config', 'save_bundle',
-           'read_bundle_config', 'load_bundle', 'predict', 'phantom_cache', 'train_run']
+__all__ = ['ARCHS', 'SCRATCH_LR', 'BUNDLE_FORMAT', 'TEST_SEED_OFFSET', 'cached_weights_path', 'imagenet_weights', 'ClassRecall',
+           'lung_metrics', 'CalibratedCE', 'class_weights', 'lung_learner', 'save_fig', 'fit_lung', 'export_pkl',
+           'learner_config', 'save_bundle', 'read_bundle_config', 'load_bundle', 'bundle_dls', 'predict',
+           'phantom_cache', 'main_dls', 'train_run']
 
 # %% ../nbs/02_train.ipynb #526d0f5f
 ARCHS = {'resnet18': resnet18, 'resnet34': resnet34, 'resnet50': resnet50}
@@ -106,7 +108,15 @@ def lung_learner(dls, # from `lung_xai.data.lung_dls`
     return learn
 
 # %% ../nbs/02_train.ipynb #3f80bb18
-SCRATCH_LR = (5e-4, 2e-3)   # where a ResNet trains from random weights with Adam and one-cycle
+def save_fig(fig, # a matplotlib figure
+             fn, # PNG path
+            )->Path:
+    "Save `fig` as a PNG atomically and close it."
+    import matplotlib.pyplot as plt
+    fig.tight_layout(); _atomic_write(fn, lambda t: fig.savefig(t, format='png', dpi=100)); plt.close(fig)
+    return Path(fn)
+
+SCRATCH_LR = (1e-3, 5e-3)   # where a ResNet-18 trains from random weights with Adam and one-cycle (measured: see the main job's recipe)
 
 def _robust(f):
     "An lr_find suggestion function that says 'no suggestion' (nan) instead of failing on a short, noisy curve."
@@ -123,14 +133,17 @@ def fit_lung(learn, # from `lung_learner`
              early_stop:int|None=None, # patience in epochs for early stopping on valid macro-F1; None: off
              seed:int=42,
              show_plot:bool=True, # draw the lr_find plot
+             lr_plot=None, # also save the lr_find plot to this PNG file
             ):
     "Run `lr_find` then `fine_tune` on `learn`, restoring the epoch with the best validation macro-F1; returns the lr used."
+    import matplotlib.pyplot as plt
     set_seed(seed, reproducible=True)
     if torch.cuda.is_available(): learn.to_fp16(); learn.to_channelslast()
     with tempfile.TemporaryDirectory() as d:
         learn.model_dir = Path(d)   # checkpoints live only while training
         if lr is None:
-            sugg = learn.lr_find(start_lr=1e-5, end_lr=1, num_it=lr_find_its, suggest_funcs=(_robust(valley), _robust(slide)), show_plot=show_plot)
+            sugg = learn.lr_find(start_lr=1e-5, end_lr=1, num_it=lr_find_its, suggest_funcs=(_robust(valley), _robust(slide)), show_plot=show_plot or lr_plot is not None)
+            if lr_plot is not None: save_fig(plt.gcf(), lr_plot)
             learn.lr_suggestions = {'valley': float(sugg.valley), 'slide': float(sugg.slide)}
             lr = next((v for v in learn.lr_suggestions.values() if np.isfinite(v)), 1e-3)
             if not learn.pretrained: lr = float(np.clip(lr, *SCRATCH_LR))   # a flat, noisy curve from random weights
@@ -186,7 +199,8 @@ def save_bundle(learn, # a trained learner from `lung_learner`
     sd = {k: v.detach().cpu().contiguous() for k, v in learn.model.state_dict().items()}
     _atomic_write(path/'model.safetensors', lambda t: save_file(sd, t))
     import lung_xai
-    cfg = dict(format=BUNDLE_FORMAT, **learner_config(learn), temperature=float(getattr(learn.loss_func, 'temperature', 1.0)), metrics=metrics or {},
+    cfg = dict(format=BUNDLE_FORMAT, **learner_config(learn), temperature=float(getattr(learn.loss_func, 'temperature', 1.0)), cam=getattr(learn, 'cam', None),
+               metrics=metrics or {},
                versions={'lung_xai': lung_xai.__version__, 'fastai': fastai.__version__, 'torch': torch.__version__,
                          'torchvision': torchvision.__version__, 'python': platform.python_version()},
                weights_sha256=_sha256(path/'model.safetensors'))
@@ -232,8 +246,21 @@ def load_bundle(path, # a folder written by `save_bundle`
     try: learn.model.load_state_dict(load_file(Path(path)/'model.safetensors'))
     except Exception as e: raise LungXAIError(f'{Path(path)/"model.safetensors"}: weights do not fit a {cfg["arch"]} ({str(e)[:200]})') from None
     learn.model.eval()
-    learn.arch_name, learn.pretrained, learn.bundle_config = cfg['arch'], False, cfg
+    learn.arch_name, learn.pretrained, learn.bundle_config, learn.cam = cfg['arch'], False, cfg, cfg.get('cam')
     return learn
+
+# %% ../nbs/02_train.ipynb #644fe51b
+def bundle_dls(learn, # from `load_bundle`
+               data=None, # the dataset folder, when the bundle was trained on one (phantoms are regenerated)
+               bs:int=32,
+              ):
+    "The recorded train/valid split of a bundle's data, rebuilt without augmentation; its test set in `dls.test_items`."
+    cfg = learn.bundle_config; sp = (cfg.get('metrics') or {}).get('split') or {}
+    data = data or sp.get('data')
+    if data and not Path(data).is_dir():
+        raise LungXAIError(f'{data}: the dataset this bundle was trained on is not here; pass its folder (--data)')
+    return main_dls(data, cfg['size'], bs, sp.get('how', 'grouped'), sp.get('valid_pct', 0.2), sp.get('test_pct') or 0.15, sp.get('seed', 42),
+                    phantoms=sp.get('phantoms'), n_test=(sp.get('test') or {}).get('n', 450), resize=cfg['resize'], window=cfg['window'], aug=False)
 
 # %% ../nbs/02_train.ipynb #39ea5e01
 def predict(learn, # a learner from `lung_learner`, `load_learner` or `load_bundle`
@@ -256,15 +283,41 @@ def predict(learn, # a learner from `lung_learner`, `load_learner` or `load_bund
     return pd.DataFrame(rows, columns=['input', 'pred', 'prob', *[f'p_{c}' for c in VOCAB], 'error'])
 
 # %% ../nbs/02_train.ipynb #6e042872
-def phantom_cache(n:int=800, size:int=128, seed:int=42, difficulty:float=0.6)->Path:
+TEST_SEED_OFFSET = 1000   # the main job's test phantoms: seed + 1000, patients the training set never had
+
+def phantom_cache(n:int=800, size:int=128, seed:int=42, difficulty:float=0.6,
+                  slices:tuple=(1, 3), # (min, max) slices per patient: more patients per image than `make_phantoms`' (2, 5)
+                 )->Path:
     "A class-balanced phantom dataset in the user cache (made once, reused): the default data of the main job."
     from lung_xai.synth import make_phantoms
-    root = Path(os.environ.get('LUNG_XAI_CACHE', Path.home()/'.cache'/'lung_xai'))/f'phantoms-balanced-n{n}-s{size}-d{difficulty}-seed{seed}'
+    lo, hi = slices
+    root = Path(os.environ.get('LUNG_XAI_CACHE', Path.home()/'.cache'/'lung_xai'))/f'phantoms-balanced-n{n}-s{size}-d{difficulty}-sl{lo}{hi}-seed{seed}'
     if not (root/'phantoms.csv').is_file():
         shutil.rmtree(root, ignore_errors=True)   # an interrupted earlier generation: ours to replace
         print(f'generating {n} synthetic CT phantoms ({size} px) into {root}')
-        make_phantoms(root, n=n, size=size, seed=seed, layout='kaggle', proportions=(1, 1, 1), difficulty=difficulty)
+        make_phantoms(root, n=n, size=size, seed=seed, layout='kaggle', proportions=(1, 1, 1), difficulty=difficulty, slices=(lo, hi))
     return root
+
+def main_dls(data=None, # dataset folder; None: cached phantoms, tested on an independent phantom set of new patients
+             size:int=128, bs:int=16, split:str='grouped', valid_pct:float=0.2,
+             test_pct:float=0.15, # with `data`: the grouped hold-out test share
+             seed:int=42,
+             phantoms:dict|None=None, # `phantom_cache` arguments of the training set (no `data`)
+             n_test:int=450, # images in the phantom test set (no `data`)
+             **kw, # resize, window, aug: passed to `lung_dls`
+            ):
+    "The main job's `DataLoaders` (train/valid) with the test items in `dls.test_items`, and how each part was made."
+    if data:
+        dls = lung_dls(data, size, bs, split, valid_pct, seed, test_pct=test_pct, **kw)
+        dls.split_info['test'] = dict(kind='holdout', how=split, test_pct=test_pct, seed=seed)
+    else:
+        ph = dict(n=800, size=size, seed=seed, difficulty=0.6, slices=(1, 3)) | (phantoms or {})
+        tph = ph | dict(n=n_test, seed=ph['seed'] + TEST_SEED_OFFSET)
+        dls = lung_dls(phantom_cache(**ph), size, bs, split, valid_pct, seed, **kw)
+        dls.test_items = get_ct_items(phantom_cache(**tph))
+        dls.split_info.update(phantoms=ph, n_test=len(dls.test_items), test=dict(kind='phantoms', **tph))
+    dls.split_info['data'] = str(data) if data else None
+    return dls
 
 # %% ../nbs/02_train.ipynb #6dfb9408
 def _check_out(out:Path, run:dict, force:bool):
@@ -286,54 +339,58 @@ def _plot_history(learn, fn:Path):
         (axs[0] if 'loss' in n else axs[1]).plot(ep, vals[:, j], marker='o', label=n)
     axs[0].set(title='loss', xlabel='epoch'); axs[1].set(title='validation metrics', xlabel='epoch', ylim=(0, 1.02))
     for a in axs: a.legend(); a.grid(alpha=.3)
-    fig.tight_layout(); _atomic_write(fn, lambda t: fig.savefig(t, format='png', dpi=100)); plt.close(fig)
+    save_fig(fig, fn)
 
 # %% ../nbs/02_train.ipynb #5db3323a
-def _savefig(fn:Path):
-    import matplotlib.pyplot as plt
-    fig = plt.gcf(); fig.tight_layout()
-    _atomic_write(fn, lambda t: fig.savefig(t, format='png', dpi=100)); plt.close(fig)
+def _straddle3(dls)->dict:
+    "Groups shared by each pair of train, valid and test."
+    parts = dict(train=list(dls.train_ds.items), valid=list(dls.valid_ds.items), test=list(dls.test_items))
+    g = ct_groups(sum(parts.values(), [])); ix, k = {}, 0
+    for n, p in parts.items(): ix[n] = range(k, k + len(p)); k += len(p)
+    return {f'{a}/{b}': straddling(g, ix[a], ix[b]) for a, b in [('train', 'valid'), ('train', 'test'), ('valid', 'test')] if len(ix[b])}
 
 def train_run(out='results', # output folder
-              data=None, # dataset folder; None: a cached phantom set (`phantom_cache`)
+              data=None, # dataset folder; None: a cached phantom set (`phantom_cache`) and a phantom test set of new patients
               arch:str='resnet18', size:int=128, bs:int=16, epochs:int=7, split:str='grouped', valid_pct:float=0.2,
               seed:int=42, pretrained:bool=False, weights=None, lr:float|None=None, lr_find_its:int=40,
               early_stop:int|None=None, n_phantoms:int=800, force:bool=False,
+              test_pct:float=0.15, # with `data`: the grouped hold-out test share (phantoms get a fresh test set instead)
+              phantoms:dict|None=None, # other `phantom_cache` arguments of the default data (difficulty, slices)
              ):
-    "The main job: train on `data` (or phantoms) and write plots, metrics, `model.pkl` and the bundle to `out`."
+    "The main job: train on `data` (or phantoms) and write plots, metrics, `model.pkl` and the bundle to `out`; the test set is left untouched."
     import time
-    from lung_xai.data import ct_groups, straddling
     out = Path(out)
-    run = dict(data=str(data) if data else f'phantoms(n={n_phantoms}, size={size}, seed={seed})', arch=arch, size=size, bs=bs,
-               epochs=epochs, split=split, valid_pct=valid_pct, seed=seed, pretrained=pretrained, weights=str(weights) if weights else None,
-               lr=lr, early_stop=early_stop)
+    ph = dict(n=n_phantoms, size=size, seed=seed) | (phantoms or {})
+    run = dict(data=str(data) if data else f'phantoms({", ".join(f"{k}={v}" for k, v in ph.items())})', arch=arch, size=size, bs=bs,
+               epochs=epochs, split=split, valid_pct=valid_pct, test_pct=test_pct if data else None, seed=seed, pretrained=pretrained,
+               weights=str(weights) if weights else None, lr=lr, early_stop=early_stop)
     _check_out(out, run, force)
     _check_arch(arch)
-    path = Path(data) if data else phantom_cache(n_phantoms, size, seed)
     set_seed(seed, reproducible=True)
-    dls = lung_dls(path, size=size, bs=bs, split=split, valid_pct=valid_pct, seed=seed)
-    items = list(dls.train_ds.items) + list(dls.valid_ds.items)
-    n_tr, n_va = len(dls.train_ds), len(dls.valid_ds)
-    dls.split_info['groups_straddling'] = leak = straddling(ct_groups(items), range(n_tr), range(n_tr, n_tr + n_va))
-    print(f'{split} split: {n_tr} train / {n_va} valid images, {leak} duplicate/slice-run groups straddling')
+    dls = main_dls(data, size, bs, split, valid_pct, test_pct, seed, phantoms=ph)
+    dls.split_info['groups_straddling'] = _straddle3(dls)
+    print(f"{split} split: {len(dls.train_ds)} train / {len(dls.valid_ds)} valid / {len(dls.test_items)} test images "
+          f"({dls.split_info['test']['kind']}); groups straddling {dls.split_info['groups_straddling']}")
     learn = lung_learner(dls, arch, pretrained=pretrained or bool(weights), weights=weights)
+    from lung_xai.gradcam import cam_defaults
+    learn.cam = cam_defaults(learn)
     out.mkdir(parents=True, exist_ok=True)
     (out/'run.json').write_text(json.dumps(run, indent=2))
     t0 = time.time()
-    lr_used = fit_lung(learn, epochs=epochs, lr=lr, lr_find_its=lr_find_its, early_stop=early_stop, seed=seed)
+    lr_used = fit_lung(learn, epochs=epochs, lr=lr, lr_find_its=lr_find_its, early_stop=early_stop, seed=seed, show_plot=False,
+                       lr_plot=out/'lr_find.png' if lr is None else None)
     secs = time.time() - t0
-    if lr is None: _savefig(out/'lr_find.png')
     _plot_history(learn, out/'metrics.png')
     names = learn.recorder.metric_names[1:-1]
     history = [dict(zip(names, map(float, v)), epoch=i + 1) for i, v in enumerate(learn.recorder.values)]
     vals = dict(zip(names[1:], map(float, learn.validate())))   # the restored best epoch (validate resets the recorder)
-    metrics = dict(split=dls.split_info, data=str(path) + (' (synthetic phantoms)' if not data else ''),
+    metrics = dict(split=dls.split_info, data=str(dls.path) + (' (synthetic phantoms)' if not data else ''),
                    valid={k.replace('f1_score', 'macro_f1'): v for k, v in vals.items() if k != 'valid_loss'} | dict(loss=vals['valid_loss']),
                    history=history,
                    lr=dict(used=lr_used, **getattr(learn, 'lr_suggestions', {})), train_seconds=round(secs, 1))
     _atomic_write(out/'metrics.json', lambda t: t.write_text(json.dumps(metrics, indent=2)))
     export_pkl(learn, out/'model.pkl')
     save_bundle(learn, out, metrics=dict(split=metrics['split'], valid=metrics['valid']))
-    print(f"validation ({split} split, n={n_va}): macro-F1 {metrics['valid']['macro_f1']:.3f}, accuracy {metrics['valid']['accuracy']:.3f}, "
-          f"Malignant recall {metrics['valid']['recall_malignant']:.3f}; trained in {secs:.0f}s; wrote {out}")
+    print(f"validation ({split} split, n={len(dls.valid_ds)}, used to pick the epoch): macro-F1 {metrics['valid']['macro_f1']:.3f}; "
+          f"trained in {secs:.0f}s; wrote {out}")
     return learn

@@ -29,9 +29,13 @@ def test_outputs(trained):
               'metrics.json', 'model.pkl', 'model.safetensors', 'config.json', 'run.json']:
         assert (out/f).stat().st_size > 0, f
     m = json.loads((out/'metrics.json').read_text())
-    assert m['split']['how'] == 'grouped' and m['split']['groups_straddling'] == 0
+    assert m['split']['how'] == 'grouped' and set(m['split']['groups_straddling'].values()) == {0}
+    assert m['split']['n_test'] > 0 and m['split']['test']['kind'] == 'holdout'
+    rep = json.loads((out/'report.json').read_text())
+    assert rep['split']['name'] == 'test' and rep['split']['n'] == m['split']['n_test'] and rep['valid']['split']['name'] == 'valid'
+    assert 'test' in json.loads((out/'config.json').read_text())['metrics']
     assert {'accuracy', 'macro_f1', 'recall_malignant'} <= set(m['valid'])
-    assert len(list((out/'gradcam_samples').glob('*.png'))) >= 3
+    assert len(list((out/'gradcam_samples').glob('*.png'))) >= 2   # one patient per class present in the small test set
 
 def test_pkl_and_bundle_in_fresh_process(trained):
     "load_learner(model.pkl).predict works with no notebook globals, and the bundle gives the same probabilities."
@@ -56,7 +60,7 @@ def test_predict_goes_on_after_a_bad_file(trained, tmp_path):
     r = run('lung_xai_predict', good, bad, good, '--model', trained/'run')
     assert r.returncode == 1, r.stdout + r.stderr
     lines = r.stdout.splitlines()
-    assert 'grouped split' in lines[0]
+    assert 'on the test set' in lines[0]
     assert sum(l.startswith(str(good)) for l in lines) == 2
     assert any(str(bad) in l and 'truncated' in l for l in lines)
     assert 'Traceback' not in r.stderr
@@ -82,14 +86,15 @@ def test_predict_refuses_corrupt_bundle(trained, tmp_path):
 
 def test_evaluate_with_tta_and_explain(trained, tmp_path):
     "lung_xai_evaluate rebuilds the recorded split and reports TTA separately; lung_xai_explain writes PNG + .npy per image."
-    r = run('lung_xai_evaluate', '--model', trained/'run', '--data', trained/'ph', '--tta', '--out', tmp_path/'ev')
+    r = run('lung_xai_evaluate', '--model', trained/'run', '--tta', '--out', tmp_path/'ev')   # the data folder is recorded in the bundle
     assert r.returncode == 0, r.stdout + r.stderr
-    assert 'grouped split' in r.stdout
+    assert 'test set (n=' in r.stdout
+    assert json.loads((tmp_path/'ev'/'report.json').read_text())['overall'] == json.loads((trained/'run'/'report.json').read_text())['overall']
     md = (tmp_path/'ev'/'report.md').read_text()
     assert 'With test-time augmentation' in md and 'not for diagnosis' in md
     fn = trained/'ph'/'benign'/'benign_1.png'
     r = run('lung_xai_explain', fn, '--model', trained/'run', '--cls', 'Benign', '--method', 'gradcam++', '--out', tmp_path/'cam')
-    assert r.returncode == 0 and 'for Benign' in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 0 and 'gradcam++ at layer3 for Benign' in r.stdout, r.stdout + r.stderr
     assert (tmp_path/'cam'/'benign_1.cam.png').is_file() and (tmp_path/'cam'/'benign_1.cam.npy').is_file()
 
 @pytest.mark.parametrize('args,msg', [(['--method', 'scorecam'], 'expected one of gradcam'), (['--cls', 'Tumour'], 'expected one of Normal')])
