@@ -72,7 +72,7 @@ def lung_xai_train(data:str=None, # dataset folder with class folders; default: 
         learn = train_run(out, data=data, arch=arch, size=size, bs=bs, epochs=epochs, split=split, seed=seed, pretrained=pretrained,
                           weights=weights, lr=lr, early_stop=early_stop, n_phantoms=n_phantoms, force=force,
                           test_pct=test_pct)
-        evaluate_run(learn, out, data=data or 'synthetic CT phantoms (lung_xai.synth)', calibrate=True, audit=audit(learn.dls.path))
+        evaluate_run(learn, out, calibrate=True, audit=audit(learn.dls.path))
     print(f'report: {Path(out)/"report.md"}')
 
 # %% ../nbs/07_cli.ipynb #0efa19bd
@@ -112,7 +112,7 @@ def lung_xai_evaluate(model:str='results', # bundle folder
     with cli_errors():
         learn = load_bundle(model)
         learn.dls = bundle_dls(learn, data)
-        ev = evaluate_run(learn, out, data=str(learn.dls.path) + ('' if learn.dls.split_info.get('data') else ' (synthetic phantoms)'), tta=tta)
+        ev = evaluate_run(learn, out, tta=tta)
     o = ev.overall
     print(f"{ev.split['name']} set (n={ev.split['n']} images, {ev.split['n_groups']} {ev.split['groups']}): macro-F1 {o.value['macro_f1']:.3f} "
           f"({o.low['macro_f1']:.3f}-{o.high['macro_f1']:.3f}); report: {Path(out)/'report.md'}")

@@ -300,7 +300,7 @@ def split3_idxs(items, # image paths
     if not 0 < test_pct < 1 or not 0 < valid_pct + test_pct < 1:
         raise LungXAIError(f'test_pct={test_pct}, valid_pct={valid_pct}: expected shares > 0 that add up to less than 1')
     items = L(items)
-    g = np.asarray(ct_groups(items) if groups is None and how == 'grouped' else groups if groups is not None else np.arange(len(items)))
+    g = np.asarray(groups if groups is not None else ct_groups(items) if how == 'grouped' else np.arange(len(items)))
     rest, te = split_idxs(items, how, test_pct, seed, groups=g)
     tr, va = split_idxs(items[rest], how, valid_pct / (1 - test_pct), seed, groups=g[rest])
     return [rest[i] for i in tr], [rest[i] for i in va], te

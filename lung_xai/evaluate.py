@@ -39,7 +39,7 @@ def bootstrap_ci(stat, # stat(y, p) -> float, on resampled indices
                 )->tuple: # (low, high)
     "Percentile bootstrap interval of `stat(y, p)`, seeded; resamples where `stat` fails are skipped."
     rng = np.random.default_rng(seed); vals = []
-    members = [np.arange(len(y))[:, None]] if groups is None else [np.flatnonzero(groups == g) for g in np.unique(groups)]
+    members = None if groups is None else [np.flatnonzero(groups == g) for g in np.unique(groups)]
     for _ in range(n_boot):
         i = rng.integers(0, len(y), len(y)) if groups is None else np.concatenate([members[j] for j in rng.integers(0, len(members), len(members))])
         try: vals.append(stat(y[i], p[i]))
@@ -119,6 +119,7 @@ class Evaluation:
     targs:np.ndarray = field(repr=False, default=None)
     tta:pd.DataFrame|None = None
     logits:torch.Tensor|None = field(repr=False, default=None)   # raw logits: a temperature can be fitted on them
+    groups:np.ndarray|None = field(repr=False, default=None)     # the bootstrap's group (patient) per image
     def to_dict(self)->dict:
         "JSON-ready: every figure with its interval and the split."
         return dict(split=self.split, overall=self.overall.reset_index().to_dict('records'),
@@ -197,11 +198,16 @@ def evaluate(learn, # a trained learner (from `lung_learner`, `load_learner` or 
     cal = dict(temperature_in_use=T0, fitted_temperature=T, ece_uncalibrated=ece(logits.softmax(1).numpy(), y), ece_fitted=ece(pT, y),
                nll_uncalibrated=float(F.cross_entropy(logits, targs)), nll_fitted=float(F.cross_entropy(logits / T, targs)),
                note=note, reliability=reliability(probs, y))
-    res = Evaluation(split, overall, _per_class(y, pred, probs, bs), confusion_matrix(y, pred, labels=range(len(VOCAB))), cal, probs, y, logits=logits)
+    res = Evaluation(split, overall, _per_class(y, pred, probs, bs), confusion_matrix(y, pred, labels=range(len(VOCAB))), cal, probs, y,
+                     logits=logits, groups=gh[0])
     if tta: res.tta = _scores(*_logits(learn, dl, tta=True), 1.0, gh[0], ci_how, n_boot, seed)[4]
     return res
 
 # %% ../nbs/04_evaluate.ipynb #018bba72
+def _set_label(sp:dict)->str:
+    "A short name for the set a figure is drawn from."
+    return {'test': 'test set', 'valid': f"validation ({sp.get('how')} split)"}.get(sp.get('name'), f"{sp.get('how', 'given')} set")
+
 def plot_confusion(ev:Evaluation):
     "Confusion matrix: counts and row-normalised."
     import matplotlib.pyplot as plt
@@ -210,7 +216,7 @@ def plot_confusion(ev:Evaluation):
         ax.imshow(m, cmap='Blues')
         for (i, j), v in np.ndenumerate(m): ax.text(j, i, format(v, fmt), ha='center', va='center', color='w' if v > m.max() / 2 else 'k')
         ax.set(xticks=range(len(VOCAB)), yticks=range(len(VOCAB)), xticklabels=VOCAB, yticklabels=VOCAB, xlabel='predicted', ylabel='true', title=t)
-    fig.suptitle(f"{ev.split.get('how')} split, n={ev.split.get('n')}"); fig.tight_layout()
+    fig.suptitle(f"{_set_label(ev.split)}, n={ev.split.get('n')}"); fig.tight_layout()
     return fig
 
 def plot_roc(ev:Evaluation):
@@ -221,7 +227,7 @@ def plot_roc(ev:Evaluation):
         if 0 < (ev.targs == i).sum() < len(ev.targs):
             fpr, tpr, _ = roc_curve(ev.targs == i, ev.probs[:, i]); lo, hi = ev.per_class.auc_ci[c]
             ax.plot(fpr, tpr, label=f'{c}: AUC {ev.per_class.auc[c]:.3f} ({lo:.3f}–{hi:.3f})')
-    ax.plot([0, 1], [0, 1], 'k:', lw=1); ax.set(xlabel='1 - specificity', ylabel='sensitivity', title=f"ROC, {ev.split.get('how')} split (n={ev.split.get('n')})")
+    ax.plot([0, 1], [0, 1], 'k:', lw=1); ax.set(xlabel='1 - specificity', ylabel='sensitivity', title=f"ROC, {_set_label(ev.split)} (n={ev.split.get('n')})")
     ax.legend(fontsize=8); fig.tight_layout()
     return fig
 
@@ -233,7 +239,7 @@ def plot_reliability(ev:Evaluation):
     ax.bar(r.conf, r.acc, width=1 / 15, alpha=.7, edgecolor='k', label='accuracy per bin')
     ax.plot([0, 1], [0, 1], 'k:', label='perfect calibration')
     ax.set(xlabel='confidence', ylabel='accuracy', xlim=(0, 1), ylim=(0, 1),
-           title=f"ECE {c['ece_uncalibrated']:.3f} (T=1) → {c['ece_fitted']:.3f} (T={c['fitted_temperature']:.2f})")
+           title=f"{_set_label(ev.split)}: ECE {c['ece_uncalibrated']:.3f} (T=1) → {c['ece_fitted']:.3f} (T={c['fitted_temperature']:.2f})")
     ax.legend(fontsize=8); fig.tight_layout()
     return fig
 
@@ -320,17 +326,18 @@ def write_report(ev:Evaluation, out, # folder for report.md, report.json and the
 # %% ../nbs/04_evaluate.ipynb #5c2118a6
 def evaluate_run(learn, # a trained learner; `dls.valid` is the validation split, `dls.test_items` the test set
                  out, # output folder (the training run's, or a new one)
-                 data:str='', # what the data is, for the report (say "synthetic" when it is)
+                 data:str|None=None, # what the data is, for the report; None: what `dls.split_info` records
                  tta:bool=False, calibrate:bool=False, # store the temperature fitted on valid in out/model.pkl and the bundle
                  n_cam:int=3, # Grad-CAM samples per class
                  n_explain:int=48, # lesion images (half Benign, half Malignant, different patients) for the explanation table (0: skip)
                  audit=None, # a `lung_xai.data.audit` result to include
                 )->Evaluation:
     "Fit the temperature on valid, evaluate the test set once (the headline), and write plots, maps and report.md/json to `out`."
-    from lung_xai.gradcam import save_gradcam_samples, plot_top_losses_cam, explanation_report, spread_items, cam_defaults
+    from lung_xai.gradcam import save_gradcam_samples, plot_top_losses_cam, explanation_report, spread_items
     from lung_xai.train import save_bundle, export_pkl
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     sp = dict(getattr(learn.dls, 'split_info', None) or {'how': 'unknown'})
+    data = data if data is not None else sp.get('source', '')
     ev_va = evaluate(learn, learn.dls.valid, split=dict(sp, name='valid'))
     if calibrate and (ev_va.logits.argmax(1) != torch.as_tensor(ev_va.targs)).any():
         learn.loss_func.temperature = fit_temperature(ev_va.logits, torch.as_tensor(ev_va.targs))
@@ -341,14 +348,14 @@ def evaluate_run(learn, # a trained learner; `dls.valid` is the validation split
     else:
         warnings.warn('no test set: the report\'s figures come from the validation split, which chose the epoch (optimistic)')
         dl, ev = learn.dls.valid, (evaluate(learn, learn.dls.valid, split=dict(sp, name='valid'), tta=tta) if (calibrate or tta) else ev_va)
-    items = list(dl.items)
-    save_gradcam_samples(learn, out/'gradcam_samples', n_per_class=n_cam, items=items)
-    lesions = spread_items([f for f in items if label_ct(f) != 'Normal' and mask_for(f).is_file()], n_explain // 2, ('Benign', 'Malignant'))
+    items, g = list(dl.items), ev.groups
+    save_gradcam_samples(learn, out/'gradcam_samples', n_per_class=n_cam, items=items, groups=g)
+    les = [i for i, f in enumerate(items) if label_ct(f) != 'Normal' and mask_for(f).is_file()]
+    lesions = spread_items([items[i] for i in les], n_explain // 2, ('Benign', 'Malignant'), groups=None if g is None else g[les])
     summary = explanation_report(learn, lesions)[1] if lesions else None
-    write_report(ev, out, data=data, audit=audit, explanation=summary, top_losses=plot_top_losses_cam(learn, k=9, dl=dl),
+    write_report(ev, out, data=data, audit=audit, explanation=summary, top_losses=plot_top_losses_cam(learn, k=9, dl=dl, label=ev.split['name']),
                  history_png='metrics.png' if (out/'metrics.png').is_file() else None, valid=ev_va)
     if calibrate:
-        learn.cam = cam_defaults(learn)
         o, pc = ev.overall, ev.per_class
         save_bundle(learn, out, metrics=dict(split=ev.split, valid={m: float(ev_va.overall.value[m]) for m in ev_va.overall.index},
                                              **{ev.split['name']: {m: float(o.value[m]) for m in o.index}},

@@ -327,16 +327,13 @@ def explanation_report(learn, fns:list, # images with lesion masks beside them (
                              deletion=di['deletion_auc'], deletion_random=dr['deletion_auc'], insertion=di['insertion_auc'],
                              insertion_random=dr['insertion_auc'], rand_spearman=_spearman(r.cams[j], rr.cams[j]),
                              zero_maps=float(not r.raw[j].max() > 0)))
-    df = pd.DataFrame(rows)
-    summary = df.groupby('label')[EXPLAIN_COLS].mean().reindex(VOCAB)
-    if counterfactual and len(lr := lesion_removal(learn, [f for f in fns if label_ct(f) != 'Normal'])):
-        df = df.merge(lr[['fn', 'pred_without', 'p', 'p_without']], on='fn', how='left')
-        kept = lr[lr.pred == lr.label]
-        summary['left_class'] = (kept.pred_without != kept.label).groupby(kept.label).mean().reindex(VOCAB)
-        summary['p_drop'] = (lr.p - lr.p_without).groupby(lr.label).mean().reindex(VOCAB)
-    summary.loc['all'] = df[df.label != 'Normal'][[c for c in summary.columns if c in df.columns]].mean()
-    if 'left_class' in summary:
-        summary.loc['all', ['left_class', 'p_drop']] = [(kept.pred_without != kept.label).mean(), (lr.p - lr.p_without).mean()]
+    df, cols = pd.DataFrame(rows), list(EXPLAIN_COLS)
+    if counterfactual and len(lr := lesion_removal(learn, fns)):
+        lr['left_class'] = (lr.pred_without != lr.label).where(lr.pred == lr.label)   # only images that named their lesion's class
+        lr['p_drop'] = lr.p - lr.p_without
+        df, cols = df.merge(lr[['fn', 'pred_without', 'left_class', 'p_drop']], on='fn', how='left'), cols + ['left_class', 'p_drop']
+    summary = df.groupby('label')[cols].mean().reindex(VOCAB)
+    summary.loc['all'] = df[df.label != 'Normal'][cols].mean()
     summary.attrs.update(layer=r.layer, method=r.method, n=len(df), n_lesion=int((df.label != 'Normal').sum()))
     return df, summary
 
@@ -354,25 +351,31 @@ def cam_table(learn, fns:list, # lesion images with masks (phantoms)
     return pd.DataFrame(rows).set_index(['layer', 'method'])
 
 # %% ../nbs/03_gradcam.ipynb #146a4927
-def plot_top_losses_cam(learn, k:int=9, method:str='gradcam', ncols:int=3, dl=None):
-    "Grid of the `k` highest-loss validation images with their Grad-CAM overlays; returns the figure."
+def plot_top_losses_cam(learn, k:int=9, method:str|None=None, ncols:int=3,
+                        dl=None, # labelled DataLoader; None: the validation set
+                        label:str|None=None, # what `dl` is, for the title; None: 'validation' (or 'given set' with a `dl`)
+                       ):
+    "Grid of the `k` highest-loss images with their Grad-CAM overlays (flagged maps say so); returns the figure."
     import matplotlib.pyplot as plt
+    label = label or ('validation' if dl is None else 'given set')
     dl = dl or learn.dls.valid
     with learn.no_bar(): probs, targs, losses = learn.get_preds(dl=dl, with_loss=True)
     top = losses.argsort(descending=True)[:k].tolist()
-    items = [dl.items[i] for i in top]
-    r = gradcam(learn, items, method=method)
+    r = gradcam(learn, [dl.items[i] for i in top], method=method)
     nrows = (len(top) + ncols - 1) // ncols
-    fig, axs = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.4 * nrows), squeeze=False)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.5 * nrows), squeeze=False)
     for ax in axs.ravel(): ax.axis('off')
-    for ax, i, o, c, t in zip(axs.ravel(), top, r.originals, r.on_original, r.targets):
+    for ax, i, o, c, t, fl in zip(axs.ravel(), top, r.originals, r.on_original, r.targets, r.flagged):
         ax.imshow(overlay(o, c))
-        ax.set_title(f'true {VOCAB[int(targs[i])]} / pred {VOCAB[t]}\np={float(probs[i, t]):.2f} loss={float(losses[i]):.2f}', fontsize=9)
-    fig.suptitle(f'top {len(top)} losses (validation) with {method} maps', fontsize=11); fig.tight_layout()
+        ax.set_title(f'true {VOCAB[int(targs[i])]} / pred {VOCAB[t]}\np={float(probs[i, t]):.2f} loss={float(losses[i]):.2f}'
+                     + ('\nFLAGGED: map not an explanation' if fl else ''), fontsize=9, color='firebrick' if fl else 'k')
+    fig.suptitle(f'top {len(top)} losses ({label}) with {r.method} maps at {r.layer}', fontsize=11); fig.tight_layout()
     return fig
 
 # %% ../nbs/03_gradcam.ipynb #6ddef113
-def spread_items(items, n:int, classes=VOCAB, groups=None)->list:
+def spread_items(items, n:int, classes=VOCAB,
+                 groups=None, # a group id per item; None: `ct_groups(items)`
+                )->list:
     "Up to `n` items per class, each from a different group (patient), spread over the list rather than its first few."
     items = list(items); g = ct_groups(items) if groups is None else np.asarray(groups)
     out = []
@@ -387,15 +390,18 @@ def spread_items(items, n:int, classes=VOCAB, groups=None)->list:
 def save_gradcam_samples(learn, dest, # output folder (e.g. results/gradcam_samples)
                          n_per_class:int=3, method:str|None=None,
                          items=None, # images to choose from; None: the validation set
+                         groups=None, # their groups (patients), if known
                         )->list:
     "Overlays and maps for `n_per_class` images of each class, each of another patient; Normal predictions also get the most likely lesion class's map."
     dest = Path(dest); out = []
-    pick = spread_items(learn.dls.valid.items if items is None else items, n_per_class)
+    pick = spread_items(learn.dls.valid.items if items is None else items, n_per_class, groups=groups)
     if not pick: return out
     r = gradcam(learn, pick, method=method)
-    rl = gradcam(learn, pick, target=[1 + int(np.argmax(p[1:])) for p in r.probs], method=method)   # "why not a lesion?"
-    for k, (f, o, t, p) in enumerate(zip(pick, r.originals, r.targets, r.probs)):
-        for res, why in [(r, '')] + ([(rl, f'__map-{VOCAB[rl.targets[k]]}')] if t == 0 else []):
-            flag = '__FLAGGED-no-explanation' if res.flagged[k] else ''
-            out.append(save_cam(dest/f'{label_ct(f)}__pred-{VOCAB[t]}-{p[t]:.2f}__{Path(f).stem}{why}{flag}.png', o, res.on_original[k]))
+    normal = [k for k, t in enumerate(r.targets) if t == 0]   # no lesion to point at: also ask "where would a lesion be?"
+    rl = gradcam(learn, [pick[k] for k in normal], target=[1 + int(np.argmax(r.probs[k][1:])) for k in normal], method=method) if normal else None
+    maps = [(k, r, k, '') for k in range(len(pick))] + [(k, rl, j, f'__map-{VOCAB[rl.targets[j]]}') for j, k in enumerate(normal)]
+    for k, res, j, why in maps:
+        f, t, p = pick[k], r.targets[k], r.probs[k]
+        flag = '__FLAGGED-no-explanation' if res.flagged[j] else ''
+        out.append(save_cam(dest/f'{label_ct(f)}__pred-{VOCAB[t]}-{p[t]:.2f}__{Path(f).stem}{why}{flag}.png', r.originals[k], res.on_original[j]))
     return out

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_train.ipynb #4f402469
 from __future__ import annotations
-import hashlib, json, os, platform, shutil, tempfile
+import hashlib, inspect, json, os, platform, shutil, tempfile
 from functools import partial
 from pathlib import Path
 
@@ -311,12 +311,12 @@ def main_dls(data=None, # dataset folder; None: cached phantoms, tested on an in
         dls = lung_dls(data, size, bs, split, valid_pct, seed, test_pct=test_pct, **kw)
         dls.split_info['test'] = dict(kind='holdout', how=split, test_pct=test_pct, seed=seed)
     else:
-        ph = dict(n=800, size=size, seed=seed, difficulty=0.6, slices=(1, 3)) | (phantoms or {})
+        ph = {k: p.default for k, p in inspect.signature(phantom_cache).parameters.items()} | dict(size=size, seed=seed) | (phantoms or {})
         tph = ph | dict(n=n_test, seed=ph['seed'] + TEST_SEED_OFFSET)
         dls = lung_dls(phantom_cache(**ph), size, bs, split, valid_pct, seed, **kw)
         dls.test_items = get_ct_items(phantom_cache(**tph))
         dls.split_info.update(phantoms=ph, n_test=len(dls.test_items), test=dict(kind='phantoms', **tph))
-    dls.split_info['data'] = str(data) if data else None
+    dls.split_info.update(data=str(data) if data else None, source=str(dls.path) + ('' if data else ' (synthetic phantoms, lung_xai.synth)'))
     return dls
 
 # %% ../nbs/02_train.ipynb #6dfb9408
@@ -337,7 +337,7 @@ def _plot_history(learn, fn:Path):
     fig, axs = plt.subplots(1, 2, figsize=(11, 4))
     for j, n in enumerate(names):
         (axs[0] if 'loss' in n else axs[1]).plot(ep, vals[:, j], marker='o', label=n)
-    axs[0].set(title='loss', xlabel='epoch'); axs[1].set(title='validation metrics', xlabel='epoch', ylim=(0, 1.02))
+    axs[0].set(title='loss (log scale)', xlabel='epoch', yscale='log'); axs[1].set(title='validation metrics', xlabel='epoch', ylim=(0, 1.02))
     for a in axs: a.legend(); a.grid(alpha=.3)
     save_fig(fig, fn)
 
@@ -384,7 +384,7 @@ def train_run(out='results', # output folder
     names = learn.recorder.metric_names[1:-1]
     history = [dict(zip(names, map(float, v)), epoch=i + 1) for i, v in enumerate(learn.recorder.values)]
     vals = dict(zip(names[1:], map(float, learn.validate())))   # the restored best epoch (validate resets the recorder)
-    metrics = dict(split=dls.split_info, data=str(dls.path) + (' (synthetic phantoms)' if not data else ''),
+    metrics = dict(split=dls.split_info, data=dls.split_info['source'],
                    valid={k.replace('f1_score', 'macro_f1'): v for k, v in vals.items() if k != 'valid_loss'} | dict(loss=vals['valid_loss']),
                    history=history,
                    lr=dict(used=lr_used, **getattr(learn, 'lr_suggestions', {})), train_seconds=round(secs, 1))
