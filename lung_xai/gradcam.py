@@ -15,13 +15,13 @@ from fastai.vision.all import Hook
 from .data import LungXAIError, VOCAB, load_ct, mask_for, label_ct, ct_loader, ct_groups
 from .train import learner_config, predict
 from .synth import redraw
+from .ood import RESNET_BLOCKS, stage_features, ood_scores
 
 # %% auto #0
-__all__ = ['CAM_DEFAULTS', 'RESNET_BLOCKS', 'METHODS', 'OUTSIDE_FLAG', 'EXPLAIN_COLS', 'cam_defaults', 'default_layer',
-           'input_box', 'cam_to_original', 'body_mask', 'outside_share', 'CAMResult', 'gradcam', 'overlay', 'save_cam',
-           'random_cam', 'deletion_insertion', 'map_peak', 'pointing_game', 'energy_share', 'randomized_model',
-           'lesion_removal', 'explanation_report', 'cam_table', 'plot_top_losses_cam', 'spread_items',
-           'save_gradcam_samples']
+__all__ = ['CAM_DEFAULTS', 'METHODS', 'OUTSIDE_FLAG', 'EXPLAIN_COLS', 'cam_defaults', 'default_layer', 'input_box',
+           'cam_to_original', 'body_mask', 'outside_share', 'CAMResult', 'gradcam', 'overlay', 'save_cam', 'random_cam',
+           'deletion_insertion', 'map_peak', 'pointing_game', 'energy_share', 'randomized_model', 'lesion_removal',
+           'explanation_report', 'cam_table', 'plot_top_losses_cam', 'spread_items', 'save_gradcam_samples']
 
 # %% ../nbs/03_gradcam.ipynb #470e414c
 @contextmanager
@@ -43,7 +43,6 @@ def _grab(m, i, o):
     return o
 
 CAM_DEFAULTS = dict(layer='layer3', method='gradcam++')   # chosen by the measured table at the end of this notebook
-RESNET_BLOCKS = {'layer1': '0.4', 'layer2': '0.5', 'layer3': '0.6', 'layer4': '0.7'}   # module paths in fastai's ResNet learner
 
 def cam_defaults(learn)->dict:
     "The layer and method a learner's maps use by default: what the model recorded (bundle, `model.pkl`), else `CAM_DEFAULTS`."
@@ -162,6 +161,7 @@ class CAMResult:
     outside:list|None = None  # share of each map's mass outside the body (nan: an all-zero map), when inputs were images
     layer:str = ''         # the hooked layer and the method, as resolved
     method:str = ''
+    ood:np.ndarray|None = None  # out-of-distribution score of each image (nan: the learner has no detector), same forward pass
     def __len__(self): return len(self.cams)
     @property
     def flagged(self)->list:
@@ -184,8 +184,9 @@ def _cams(learn, xb, originals=None, target=None, layer=None, method=None, broad
     d = cam_defaults(learn); method = method or d['method']
     if method not in METHODS: raise LungXAIError(f"method={method!r}: expected one of {', '.join(METHODS)}")
     path, model = _layer_path(learn, layer), model if model is not None else learn.model
-    with _cam_session(model), Hook(model.get_submodule(path), _grab, detach=False) as h:
+    with _cam_session(model), Hook(model.get_submodule(path), _grab, detach=False) as h, stage_features(model) as sf:
         logits = model(xb)
+        ood = ood_scores(learn, sf)
         acts = h.stored
         tg = _targets(target, len(xb), logits.argmax(1), broadcast)
         grads, = torch.autograd.grad(logits.gather(1, tg[:, None]).sum(), acts)
@@ -194,7 +195,7 @@ def _cams(learn, xb, originals=None, target=None, layer=None, method=None, broad
     cams = np.stack([_upsample(r, S) for r in raw])
     act = getattr(learn.loss_func, 'activation', lambda o: o.softmax(1))   # the learner's (calibrated) softmax
     name = next((k for k, v in RESNET_BLOCKS.items() if v == path), path)
-    res = CAMResult(raw, cams, tg.tolist(), act(logits.detach()).cpu().numpy(), layer=name, method=method)
+    res = CAMResult(raw, cams, tg.tolist(), act(logits.detach()).cpu().numpy(), layer=name, method=method, ood=ood)
     if originals is not None:
         rm = learner_config(learn)['resize']
         res.originals, res.on_original = originals, [cam_to_original(c, *o.size, rm) for c, o in zip(cams, originals)]

@@ -15,14 +15,15 @@ from fastai.vision.all import (vision_learner, resnet18, resnet34, resnet50, acc
                                SaveModelCallback, EarlyStoppingCallback, set_seed, valley, slide, Datasets, Categorize, ToTensor,
                                IntToFloatTensor, Normalize, Resize)
 from safetensors.torch import save_file, load_file
+from .ood import OODDetector, stage_features, ood_scores, answer_warnings, fit_ood
 from .data import (LungXAIError, VOCAB, RESIZE_METHODS, LoadCT, ct_resize, ct_loader, lung_dls, get_ct_items, ct_groups,
                            straddling)
 
 # %% auto #0
 __all__ = ['ARCHS', 'SCRATCH_LR', 'BUNDLE_FORMAT', 'TEST_SEED_OFFSET', 'cached_weights_path', 'imagenet_weights', 'ClassRecall',
            'lung_metrics', 'CalibratedCE', 'class_weights', 'lung_learner', 'save_fig', 'fit_lung', 'export_pkl',
-           'learner_config', 'save_bundle', 'read_bundle_config', 'load_bundle', 'bundle_dls', 'predict',
-           'phantom_cache', 'main_dls', 'train_run']
+           'learner_config', 'save_bundle', 'read_bundle_config', 'load_bundle', 'bundle_dls', 'model_summary',
+           'synthetic_note', 'predict', 'phantom_cache', 'main_dls', 'train_run']
 
 # %% ../nbs/02_train.ipynb #526d0f5f
 ARCHS = {'resnet18': resnet18, 'resnet34': resnet34, 'resnet50': resnet50}
@@ -194,16 +195,20 @@ def save_bundle(learn, # a trained learner from `lung_learner`
                 path, # folder for model.safetensors + config.json
                 metrics:dict|None=None, # quality figures, each with the split it came from
                )->Path:
-    "Write the pickle-free bundle: `model.safetensors` and a checksummed `config.json`."
+    "Write the pickle-free bundle: `model.safetensors`, `ood.safetensors` (the detector, when fitted) and a checksummed `config.json`."
     path = Path(path)
     sd = {k: v.detach().cpu().contiguous() for k, v in learn.model.state_dict().items()}
     _atomic_write(path/'model.safetensors', lambda t: save_file(sd, t))
     import lung_xai
+    ood = getattr(learn, 'ood', None)
+    if ood is not None: _atomic_write(path/'ood.safetensors', lambda t: save_file(ood.tensors(), t))
+    else: (path/'ood.safetensors').unlink(missing_ok=True)   # never leave another model's detector beside these weights
     cfg = dict(format=BUNDLE_FORMAT, **learner_config(learn), temperature=float(getattr(learn.loss_func, 'temperature', 1.0)), cam=getattr(learn, 'cam', None),
                metrics=metrics or {},
                versions={'lung_xai': lung_xai.__version__, 'fastai': fastai.__version__, 'torch': torch.__version__,
                          'torchvision': torchvision.__version__, 'python': platform.python_version()},
-               weights_sha256=_sha256(path/'model.safetensors'))
+               weights_sha256=_sha256(path/'model.safetensors'),
+               ood=dict(threshold=ood.threshold, percentile=ood.percentile, sha256=_sha256(path/'ood.safetensors')) if ood is not None else None)
     cfg['config_sha256'] = _config_sha(cfg)
     _atomic_write(path/'config.json', lambda t: t.write_text(json.dumps(cfg, indent=2)))
     return path
@@ -233,6 +238,9 @@ def read_bundle_config(path)->dict:
         raise LungXAIError(f'{cfn}: vocab {cfg["vocab"]} does not match this version of lung_xai ({VOCAB})')
     if _sha256(wfn) != cfg['weights_sha256']:
         raise LungXAIError(f'{wfn}: corrupted or replaced (SHA-256 does not match config.json); re-export the bundle')
+    o = cfg.get('ood')
+    if o and not ((ofn := path/'ood.safetensors').is_file() and _sha256(ofn) == o['sha256']):
+        raise LungXAIError(f'{ofn}: missing, corrupted or replaced (SHA-256 does not match config.json); re-export the bundle')
     return cfg
 
 # %% ../nbs/02_train.ipynb #444cecce
@@ -247,6 +255,8 @@ def load_bundle(path, # a folder written by `save_bundle`
     except Exception as e: raise LungXAIError(f'{Path(path)/"model.safetensors"}: weights do not fit a {cfg["arch"]} ({str(e)[:200]})') from None
     learn.model.eval()
     learn.arch_name, learn.pretrained, learn.bundle_config, learn.cam = cfg['arch'], False, cfg, cfg.get('cam')
+    o = cfg.get('ood')
+    learn.ood = OODDetector.from_tensors(load_file(Path(path)/'ood.safetensors'), o['threshold'], o['percentile']) if o else None
     return learn
 
 # %% ../nbs/02_train.ipynb #644fe51b
@@ -262,12 +272,29 @@ def bundle_dls(learn, # from `load_bundle`
     return main_dls(data, cfg['size'], bs, sp.get('how', 'grouped'), sp.get('valid_pct', 0.2), sp.get('test_pct') or 0.15, sp.get('seed', 42),
                     phantoms=sp.get('phantoms'), n_test=(sp.get('test') or {}).get('n', 450), resize=cfg['resize'], window=cfg['window'], aug=False)
 
+# %% ../nbs/02_train.ipynb #d2ee8e14
+def model_summary(cfg:dict, # a bundle's config (`learn.bundle_config`)
+                 )->str:
+    "One line: the model and its headline quality figure, with the split it came from."
+    m = cfg.get('metrics') or {}
+    name = 'test' if 'test' in m else 'valid'
+    v, sp = m.get(name, {}), m.get('split', {})
+    where = 'test set (new patients)' if name == 'test' else f"validation split ({sp.get('how', '?')}, optimistic)"
+    q = f"macro-F1 {v['macro_f1']:.3f} on the {where}, n={sp.get('n', sp.get('n_valid', '?'))}" if 'macro_f1' in v else 'no recorded metrics'
+    return f"model: {cfg['arch']} at {cfg['size']} px; {q}"
+
+def synthetic_note(cfg:dict)->str|None:
+    "A warning when the bundle was trained on synthetic phantoms (its answers about real scans mean nothing), else None."
+    sp = (cfg.get('metrics') or {}).get('split') or {}
+    if not sp.get('synthetic', not sp.get('data')): return None
+    return ('this model was trained on synthetic phantoms, not on patients: its answers about real CT scans mean nothing')
+
 # %% ../nbs/02_train.ipynb #39ea5e01
 def predict(learn, # a learner from `lung_learner`, `load_learner` or `load_bundle`
             items, # paths, PIL images or arrays
             bs:int=16,
            ):
-    "Class and class probabilities for each input, in one batched pass; unreadable inputs get an `error` instead."
+    "Class, class probabilities, OOD score and warnings for each input, in one batched pass; unreadable inputs get an `error` instead."
     import pandas as pd
     rows, good, load = [], [], ct_loader(learn)
     for i, o in enumerate(items):
@@ -276,11 +303,16 @@ def predict(learn, # a learner from `lung_learner`, `load_learner` or `load_bund
         except LungXAIError as e: rows.append(dict(input=name, error=str(e))); continue
         rows.append(dict(input=name, error=None))
     if good:
-        dl = learn.dls.test_dl([img for _, img in good], bs=bs)
-        with learn.no_bar(): probs = learn.get_preds(dl=dl)[0]
-        for (r, _), p in zip(good, probs):
-            rows[r].update(pred=VOCAB[int(p.argmax())], prob=float(p.max()), **{f'p_{c}': float(q) for c, q in zip(VOCAB, p)})
-    return pd.DataFrame(rows, columns=['input', 'pred', 'prob', *[f'p_{c}' for c in VOCAB], 'error'])
+        probs, scores, model = [], [], learn.model.eval()
+        act = getattr(learn.loss_func, 'activation', lambda o: o.softmax(1))   # the learner's (calibrated) softmax
+        thr = getattr(getattr(learn, 'ood', None), 'threshold', None)
+        with torch.no_grad(), stage_features(model) as h:
+            for (xb,) in learn.dls.test_dl([img for _, img in good], bs=bs):
+                probs.append(act(model(xb)).cpu()); scores.append(ood_scores(learn, h))
+        for (r, _), p, s in zip(good, torch.cat(probs), np.concatenate(scores)):
+            rows[r].update(pred=VOCAB[int(p.argmax())], prob=float(p.max()), **{f'p_{c}': float(q) for c, q in zip(VOCAB, p)},
+                           ood=float(s), warning='; '.join(answer_warnings(float(p.max()), float(s), thr)) or None)
+    return pd.DataFrame(rows, columns=['input', 'pred', 'prob', *[f'p_{c}' for c in VOCAB], 'ood', 'warning', 'error'])
 
 # %% ../nbs/02_train.ipynb #6e042872
 TEST_SEED_OFFSET = 1000   # the main job's test phantoms: seed + 1000, patients the training set never had
@@ -316,7 +348,7 @@ def main_dls(data=None, # dataset folder; None: cached phantoms, tested on an in
         dls = lung_dls(phantom_cache(**ph), size, bs, split, valid_pct, seed, **kw)
         dls.test_items = get_ct_items(phantom_cache(**tph))
         dls.split_info.update(phantoms=ph, n_test=len(dls.test_items), test=dict(kind='phantoms', **tph))
-    dls.split_info.update(data=str(data) if data else None, source=str(dls.path) + ('' if data else ' (synthetic phantoms, lung_xai.synth)'))
+    dls.split_info.update(data=str(data) if data else None, synthetic=not data or (Path(data)/'phantoms.csv').is_file(), source=str(dls.path) + ('' if data else ' (synthetic phantoms, lung_xai.synth)'))
     return dls
 
 # %% ../nbs/02_train.ipynb #6dfb9408
@@ -389,6 +421,7 @@ def train_run(out='results', # output folder
                    history=history,
                    lr=dict(used=lr_used, **getattr(learn, 'lr_suggestions', {})), train_seconds=round(secs, 1))
     _atomic_write(out/'metrics.json', lambda t: t.write_text(json.dumps(metrics, indent=2)))
+    fit_ood(learn, dls.train_ds.items, dls.valid_ds.items)   # the out-of-distribution detector, saved in the bundle
     export_pkl(learn, out/'model.pkl')
     save_bundle(learn, out, metrics=dict(split=metrics['split'], valid=metrics['valid']))
     print(f"validation ({split} split, n={len(dls.valid_ds)}, used to pick the epoch): macro-F1 {metrics['valid']['macro_f1']:.3f}; "
