@@ -76,26 +76,21 @@ def lung_xai_train(data:str=None, # dataset folder with class folders; default: 
     print(f'report: {Path(out)/"report.md"}')
 
 # %% ../nbs/07_cli.ipynb #0efa19bd
-def _model_line(cfg:dict)->str:
-    m = cfg.get('metrics') or {}
-    name = 'test' if 'test' in m else 'valid'
-    v, sp = m.get(name, {}), m.get('split', {})
-    where = 'test set (new patients)' if name == 'test' else f"validation split ({sp.get('how', '?')}, optimistic)"
-    q = f"macro-F1 {v['macro_f1']:.3f} on the {where}, n={sp.get('n', sp.get('n_valid', '?'))}" if 'macro_f1' in v else 'no recorded metrics'
-    return f"model: {cfg['arch']} at {cfg['size']} px; {q}"
-
 @call_parse
 def lung_xai_predict(imgs:Param('CT images (JPG/PNG/TIFF/DICOM)', nargs='+'),
                      model:str='results', # bundle folder (model.safetensors + config.json)
                     ):
     "Classify CT images as Normal / Benign / Malignant with a saved bundle."
-    from lung_xai.train import load_bundle, predict
+    from lung_xai.train import load_bundle, predict, model_summary, synthetic_note
     with cli_errors(): learn = load_bundle(model)
-    print(_model_line(learn.bundle_config))
+    print(model_summary(learn.bundle_config))
+    if note := synthetic_note(learn.bundle_config): print(f'note: {note}')
     df = predict(learn, imgs)
     for r in df.itertuples():
         if isinstance(r.error, str): print(f'error: {r.error}')   # the loader's message names the file
-        else: print(f'{r.input}: {r.pred} ({r.prob:.3f})  ' + '  '.join(f'{c} {getattr(r, "p_" + c):.3f}' for c in VOCAB))
+        else:
+            print(f'{r.input}: {r.pred} ({r.prob:.3f})  ' + '  '.join(f'{c} {getattr(r, "p_" + c):.3f}' for c in VOCAB))
+            if r.warning: print(f'  warning: {r.warning}')
     print('Educational and research use only; not for diagnosis.')
     if df.error.notna().any(): raise SystemExit(1)
 
