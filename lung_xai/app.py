@@ -116,6 +116,7 @@ def _examples(size:int, dest:Path)->list:
     return out
 
 def make_app(model_dir='results', # a bundle folder (from `lung_xai_train` or `save_bundle`)
+             examples:list|None=None, # example files to offer; None: one phantom per class, drawn at start-up
             )->gr.Blocks:
     "The Gradio app for a model bundle: one upload or many, calibrated probabilities, warnings, a steerable Grad-CAM."
     learn = load_bundle(model_dir)
@@ -140,7 +141,7 @@ def make_app(model_dir='results', # a bundle folder (from `lung_xai_train` or `s
                     cls = gr.Radio([PREDICTED, *VOCAB], value=PREDICTED, label='Explain which class', elem_id='explain-class')
                     method = gr.Radio(list(METHODS), value=d['method'], label='CAM method', elem_id='cam-method')
                     alpha = gr.Slider(0, 1, value=0.4, step=0.05, label='Heat-map opacity', elem_id='opacity')
-                    gr.Examples(_examples(cfg['size'], Path(tempfile.mkdtemp(prefix='lung_xai_examples_'))), [upload],
+                    gr.Examples(examples or _examples(cfg['size'], Path(tempfile.mkdtemp(prefix='lung_xai_examples_'))), [upload],
                                 label='Synthetic phantom slices (Normal, Benign, Malignant)')
                 with gr.Column():
                     label = gr.Label(num_top_classes=len(VOCAB), label='Class probabilities', elem_id='probs')
