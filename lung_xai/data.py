@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #156599b2
 from __future__ import annotations
-import difflib, hashlib, os, re, warnings
+import difflib, hashlib, os, re, sqlite3, threading, warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -18,10 +18,11 @@ from fastai.vision.all import (DataBlock, TransformBlock, CategoryBlock, Transfo
                                ResizeMethod, PadMode, Normalize, aug_transforms, imagenet_stats, L)
 
 # %% auto #0
-__all__ = ['VOCAB', 'IMG_EXTS', 'DCM_EXTS', 'LUNG_WINDOW', 'MAX_PIXELS', 'PATIENT_TABLES', 'NEAR_BITS', 'RUN_BITS',
-           'RESIZE_METHODS', 'LungXAIError', 'class_of', 'load_ct', 'is_mask', 'mask_for', 'label_ct', 'Probe', 'probe',
-           'get_ct_items', 'patient_ids', 'ct_groups', 'split_idxs', 'split3_idxs', 'CTSplitter', 'straddling', 'Audit',
-           'audit', 'plot_audit', 'ct_resize', 'LoadCT', 'ct_loader', 'ct_augs', 'lung_datablock', 'lung_dls']
+__all__ = ['VOCAB', 'IMG_EXTS', 'DCM_EXTS', 'LUNG_WINDOW', 'MAX_PIXELS', 'PATIENT_TABLES', 'BIG_BUCKET', 'NEAR_BITS', 'RUN_BITS',
+           'RESIZE_METHODS', 'LungXAIError', 'class_of', 'load_ct', 'is_mask', 'mask_for', 'label_ct', 'Probe',
+           'cache_dir', 'probe', 'get_ct_items', 'near_pairs_allpairs', 'near_pairs', 'patient_ids', 'ct_groups',
+           'split_idxs', 'split3_idxs', 'CTSplitter', 'straddling', 'Audit', 'audit', 'plot_audit', 'ct_resize',
+           'LoadCT', 'ct_loader', 'ct_augs', 'lung_datablock', 'lung_dls']
 
 # %% ../nbs/00_data.ipynb #202f812e
 class LungXAIError(Exception):
@@ -168,16 +169,35 @@ class Probe:
     width:int
     height:int
 
+def cache_dir()->Path:
+    "lung_xai's cache folder: `$LUNG_XAI_CACHE`, else `~/.cache/lung_xai` (phantom sets, probe fingerprints)."
+    return Path(os.environ.get('LUNG_XAI_CACHE', Path.home()/'.cache'/'lung_xai'))
+
+_db_lock = threading.Lock()
+
+@lru_cache(maxsize=4)
+def _probe_db(fn:str)->sqlite3.Connection:
+    Path(fn).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(fn, check_same_thread=False)
+    db.execute('PRAGMA synchronous=OFF')   # a lost write costs one image decode next time, nothing more
+    db.execute('CREATE TABLE IF NOT EXISTS probe (key TEXT PRIMARY KEY, sha256 TEXT, phash TEXT, width INT, height INT)')
+    return db
+
 @lru_cache(maxsize=None)
 def _probe(fn:str, mtime:int, size:int, window)->Probe:
+    key = f'{fn}|{mtime}|{size}|{window}'
+    db = _probe_db(str(cache_dir()/'probes.sqlite'))
+    with _db_lock: row = db.execute('SELECT sha256, phash, width, height FROM probe WHERE key=?', (key,)).fetchone()
+    if row: return Probe(row[0], int(row[1]), row[2], row[3])
     img = load_ct(fn, window=window)
-    h = imagehash.phash(img.convert('L'))
-    return Probe(hashlib.sha256(Path(fn).read_bytes()).hexdigest(), int(str(h), 16), *img.size)
+    p = Probe(hashlib.sha256(Path(fn).read_bytes()).hexdigest(), int(str(imagehash.phash(img.convert('L'))), 16), *img.size)
+    with _db_lock: db.execute('INSERT OR REPLACE INTO probe VALUES (?, ?, ?, ?, ?)', (key, p.sha256, str(p.phash), p.width, p.height)); db.commit()
+    return p
 
 def probe(fn, window=LUNG_WINDOW)->Probe:
-    "Load `fn` once (raising `LungXAIError` if it can't be) and fingerprint it; cached on path, mtime and size."
+    "Load `fn` once (raising `LungXAIError` if it can't be) and fingerprint it; cached on path, mtime and size, in memory and on disk."
     st = Path(fn).stat()
-    return _probe(str(fn), st.st_mtime_ns, st.st_size, tuple(window) if window is not None else None)
+    return _probe(str(Path(fn).absolute()), st.st_mtime_ns, st.st_size, tuple(window) if window is not None else None)
 
 # %% ../nbs/00_data.ipynb #e1d87758
 def _is_candidate(f:Path)->bool:
@@ -217,6 +237,7 @@ def get_ct_items(path, # the dataset folder: class folders anywhere below it
 def _hamming(a:np.ndarray, b:np.ndarray)->np.ndarray:
     "Bit differences between 64-bit hashes (broadcasting)."
     x = np.atleast_1d(np.bitwise_xor(a, b))
+    if hasattr(np, 'bitwise_count'): return np.bitwise_count(x)   # numpy >= 2: a popcount instruction
     return np.unpackbits(x.view(np.uint8).reshape(*x.shape, 8), axis=-1).sum(-1)
 
 def _components(n:int, pairs)->np.ndarray:
@@ -228,6 +249,52 @@ def _components(n:int, pairs)->np.ndarray:
     for i, j in pairs: parent[find(i)] = find(j)
     roots = [find(i) for i in range(n)]
     return np.unique(roots, return_inverse=True)[1]
+
+# %% ../nbs/00_data.ipynb #98a4eb11
+def near_pairs_allpairs(h:np.ndarray, # uint64 hashes
+                        near:int, # maximum bit distance
+                       )->set: # (i, j) with i < j
+    "Every pair of hashes within `near` bits, by comparing all pairs (the reference; quadratic)."
+    h, pairs = np.asarray(h, np.uint64), set()
+    for i in range(len(h)):   # row by row keeps memory at O(n)
+        pairs |= {(i, int(j)) for j in np.nonzero(_hamming(h[i], h[i+1:]) <= near)[0] + i + 1}
+    return pairs
+
+BIG_BUCKET = 64   # buckets larger than this are searched block by block instead of by key-order offsets
+
+def _within(g:np.ndarray, h:np.ndarray, near:int, block:int=512):
+    "Pairs (a, b) within `near` bits among the items `g` (one bucket), in row blocks so a big bucket stays in memory."
+    for s in range(0, len(g), block):
+        d = _hamming(h[g[s:s + block], None], h[None, g])            # (block, k)
+        ii, jj = np.nonzero(d <= near)
+        keep = jj > ii + s                                          # upper triangle of the bucket
+        yield g[ii[keep] + s], g[jj[keep]]
+
+def near_pairs(h:np.ndarray, # uint64 hashes
+               near:int, # maximum bit distance
+              )->set: # (i, j) with i < j: exactly `near_pairs_allpairs(h, near)`
+    "Every pair of hashes within `near` bits, by multi-index hashing: sub-quadratic when hashes are spread out."
+    h = np.asarray(h, np.uint64); n, k = len(h), near + 1
+    if k > 16: return near_pairs_allpairs(h, near)   # chunks under 4 bits would bucket almost everything together
+    widths = [64 // k + (i < 64 % k) for i in range(k)]
+    shift, found = 0, []
+    for w in widths:
+        key = (h >> np.uint64(shift)) & np.uint64((1 << w) - 1); shift += w
+        order = np.argsort(key, kind='stable'); ks = key[order]
+        starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]); sizes = np.diff(np.r_[starts, n])
+        big = sizes > BIG_BUCKET
+        for s, k in zip(starts[big], sizes[big]): found += list(_within(order[s:s + k], h, near))
+        small = ~np.repeat(big, sizes)
+        left = np.repeat(starts + sizes, sizes) - np.arange(n) - 1   # items after each one in its bucket (key order)
+        for d in range(1, int(sizes[~big].max(initial=1))):       # each item against the d-th next in its small bucket
+            i = np.flatnonzero((left >= d) & small)
+            a, b = order[i], order[i + d]
+            ok = _hamming(h[a], h[b]) <= near
+            found.append((a[ok], b[ok]))
+    if not found: return set()
+    a, b = (np.concatenate(v).astype(np.int64) for v in zip(*found))
+    code = np.unique(np.minimum(a, b) * n + np.maximum(a, b))   # a pair found through several chunks counts once
+    return set(zip((code // n).tolist(), (code % n).tolist()))
 
 # %% ../nbs/00_data.ipynb #7cfee0a0
 NEAR_BITS, RUN_BITS = 4, 12
@@ -260,8 +327,7 @@ def ct_groups(items, # image paths (as from `get_ct_items`)
     by_sha = defaultdict(list)
     for i, p in enumerate(pr): by_sha[p.sha256].append(i)
     pairs |= {(g[0], j) for g in by_sha.values() for j in g[1:]}
-    for i in range(len(h)):   # row by row keeps memory at O(n)
-        pairs |= {(i, int(j)) for j in np.nonzero(_hamming(h[i], h[i+1:]) <= near)[0] + i + 1}
+    pairs |= near_pairs(h, near)
     order = sorted(range(len(items)), key=lambda i: _natural_key(items[i]))
     for a, b in zip(order, order[1:]):
         if items[a].parent == items[b].parent and _hamming(h[a], h[b]) <= run: pairs.add((a, b))
