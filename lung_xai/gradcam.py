@@ -13,7 +13,7 @@ import cv2, numpy as np, pandas as pd, torch
 from scipy.stats import spearmanr
 from fastai.vision.all import Hook
 from .data import LungXAIError, VOCAB, load_ct, mask_for, label_ct, ct_loader, ct_groups
-from .train import learner_config, predict
+from .train import learner_config, predict, ct_batch
 from .synth import redraw
 from .ood import RESNET_BLOCKS, stage_features, ood_scores
 
@@ -171,12 +171,11 @@ class CAMResult:
 # %% ../nbs/03_gradcam.ipynb #70497e9c
 def _batch(learn, x):
     "A model-input batch from a tensor or from images (paths, PIL, arrays), plus the loaded originals."
-    if torch.is_tensor(x): return x.to(next(learn.model.parameters()).device), None
+    if torch.is_tensor(x): return x.to(next(learn.model.parameters()).device).as_subclass(torch.Tensor), None
     items = list(x) if isinstance(x, (list, tuple)) else [x]
     load = ct_loader(learn)
     originals = [load(o) for o in items]     # raises LungXAIError naming the bad file
-    dl = learn.dls.test_dl(originals, bs=len(originals))
-    return dl.one_batch()[0], originals
+    return ct_batch(learn, originals), originals
 
 # %% ../nbs/03_gradcam.ipynb #e8be4329
 def _cams(learn, xb, originals=None, target=None, layer=None, method=None, broadcast=False, model=None)->CAMResult:

@@ -16,14 +16,14 @@ from fastai.vision.all import (vision_learner, resnet18, resnet34, resnet50, acc
                                IntToFloatTensor, Normalize, Resize)
 from safetensors.torch import save_file, load_file
 from .ood import OODDetector, stage_features, ood_scores, answer_warnings, fit_ood
-from .data import (LungXAIError, VOCAB, RESIZE_METHODS, LoadCT, ct_resize, ct_loader, lung_dls, get_ct_items, ct_groups,
+from .data import (cache_dir, LungXAIError, VOCAB, RESIZE_METHODS, LoadCT, ct_resize, ct_loader, lung_dls, get_ct_items, ct_groups,
                            straddling)
 
 # %% auto #0
 __all__ = ['ARCHS', 'SCRATCH_LR', 'BUNDLE_FORMAT', 'TEST_SEED_OFFSET', 'cached_weights_path', 'imagenet_weights', 'ClassRecall',
            'lung_metrics', 'CalibratedCE', 'class_weights', 'lung_learner', 'save_fig', 'fit_lung', 'export_pkl',
            'learner_config', 'save_bundle', 'read_bundle_config', 'load_bundle', 'bundle_dls', 'model_summary',
-           'synthetic_note', 'predict', 'phantom_cache', 'main_dls', 'train_run']
+           'synthetic_note', 'ct_batch', 'predict', 'phantom_cache', 'main_dls', 'train_run']
 
 # %% ../nbs/02_train.ipynb #526d0f5f
 ARCHS = {'resnet18': resnet18, 'resnet34': resnet34, 'resnet50': resnet50}
@@ -290,6 +290,15 @@ def synthetic_note(cfg:dict)->str|None:
     return ('this model was trained on synthetic phantoms, not on patients: its answers about real CT scans mean nothing')
 
 # %% ../nbs/02_train.ipynb #39ea5e01
+def ct_batch(learn, # a learner from `lung_learner`, `load_learner` or `load_bundle`
+             imgs:list, # loaded images (from `load_ct` / `ct_loader(learn)`)
+            )->torch.Tensor: # the normalised model input, a plain tensor on the learner's device
+    "The learner's validation transforms applied straight to loaded images: what `test_dl` gives, without building a DataLoader."
+    dl = learn.dls.valid
+    xb = torch.stack([dl.after_item((o,))[0] for o in imgs])
+    if dl.device is not None: xb = xb.to(dl.device)
+    return dl.after_batch((xb,))[0].as_subclass(torch.Tensor)   # a plain tensor: no fastai dispatch on every op of the forward
+
 def predict(learn, # a learner from `lung_learner`, `load_learner` or `load_bundle`
             items, # paths, PIL images or arrays
             bs:int=16,
@@ -303,12 +312,12 @@ def predict(learn, # a learner from `lung_learner`, `load_learner` or `load_bund
         except LungXAIError as e: rows.append(dict(input=name, error=str(e))); continue
         rows.append(dict(input=name, error=None))
     if good:
-        probs, scores, model = [], [], learn.model.eval()
+        imgs, probs, scores, model = [img for _, img in good], [], [], learn.model.eval()
         act = getattr(learn.loss_func, 'activation', lambda o: o.softmax(1))   # the learner's (calibrated) softmax
         thr = getattr(getattr(learn, 'ood', None), 'threshold', None)
-        with torch.no_grad(), stage_features(model) as h:
-            for (xb,) in learn.dls.test_dl([img for _, img in good], bs=bs):
-                probs.append(act(model(xb)).cpu()); scores.append(ood_scores(learn, h))
+        with torch.inference_mode(), stage_features(model) as h:
+            for i in range(0, len(imgs), bs):
+                probs.append(act(model(ct_batch(learn, imgs[i:i + bs]))).cpu()); scores.append(ood_scores(learn, h))
         for (r, _), p, s in zip(good, torch.cat(probs), np.concatenate(scores)):
             rows[r].update(pred=VOCAB[int(p.argmax())], prob=float(p.max()), **{f'p_{c}': float(q) for c, q in zip(VOCAB, p)},
                            ood=float(s), warning='; '.join(answer_warnings(float(p.max()), float(s), thr)) or None)
@@ -323,7 +332,7 @@ def phantom_cache(n:int=800, size:int=128, seed:int=42, difficulty:float=0.6,
     "A class-balanced phantom dataset in the user cache (made once, reused): the default data of the main job."
     from lung_xai.synth import make_phantoms
     lo, hi = slices
-    root = Path(os.environ.get('LUNG_XAI_CACHE', Path.home()/'.cache'/'lung_xai'))/f'phantoms-balanced-n{n}-s{size}-d{difficulty}-sl{lo}{hi}-seed{seed}'
+    root = cache_dir()/f'phantoms-balanced-n{n}-s{size}-d{difficulty}-sl{lo}{hi}-seed{seed}'
     if not (root/'phantoms.csv').is_file():
         shutil.rmtree(root, ignore_errors=True)   # an interrupted earlier generation: ours to replace
         print(f'generating {n} synthetic CT phantoms ({size} px) into {root}')
