@@ -170,7 +170,10 @@ def _copy_bundle(model_dir:Path, dest:Path):
     (dest/'config.json').write_text(json.dumps(portable_config(cfg), indent=2))
     read_bundle_config(dest)   # still a valid bundle
 
-def front_matter(meta:dict)->str: return '---\n' + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + '---\n\n'
+def front_matter(meta:dict, # the YAML keys (a Space's or a model repository's)
+                )->str:
+    "A README's YAML front matter block."
+    return '---\n' + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + '---\n\n'
 
 def space_meta(cfg:dict, title:str='lung_xai')->dict:
     "The Space's YAML front matter."
