@@ -13,7 +13,7 @@ import cv2, numpy as np, pandas as pd, torch
 from scipy.stats import spearmanr
 from fastai.vision.all import Hook
 from .data import LungXAIError, VOCAB, load_ct, mask_for, label_ct, ct_loader, ct_groups
-from .train import learner_config, predict, ct_batch
+from .train import learner_config, predict, ct_batch, probs_fn
 from .synth import redraw
 from .ood import RESNET_BLOCKS, stage_features, ood_scores
 
@@ -192,7 +192,7 @@ def _cams(learn, xb, originals=None, target=None, layer=None, method=None, broad
         raw = _raw_cam(acts.detach(), grads, method).cpu().numpy()
     S = tuple(xb.shape[-2:][::-1])
     cams = np.stack([_upsample(r, S) for r in raw])
-    act = getattr(learn.loss_func, 'activation', lambda o: o.softmax(1))   # the learner's (calibrated) softmax
+    act = probs_fn(learn)
     name = next((k for k, v in RESNET_BLOCKS.items() if v == path), path)
     res = CAMResult(raw, cams, tg.tolist(), act(logits.detach()).cpu().numpy(), layer=name, method=method, ood=ood)
     if originals is not None:

@@ -23,7 +23,7 @@ from .data import (cache_dir, LungXAIError, VOCAB, RESIZE_METHODS, LoadCT, ct_re
 __all__ = ['ARCHS', 'SCRATCH_LR', 'BUNDLE_FORMAT', 'TEST_SEED_OFFSET', 'cached_weights_path', 'imagenet_weights', 'ClassRecall',
            'lung_metrics', 'CalibratedCE', 'class_weights', 'lung_learner', 'save_fig', 'fit_lung', 'export_pkl',
            'learner_config', 'save_bundle', 'read_bundle_config', 'load_bundle', 'bundle_dls', 'model_summary',
-           'synthetic_note', 'ct_batch', 'predict', 'phantom_cache', 'main_dls', 'train_run']
+           'synthetic_note', 'ct_batch', 'probs_fn', 'predict', 'phantom_cache', 'main_dls', 'train_run']
 
 # %% ../nbs/02_train.ipynb #526d0f5f
 ARCHS = {'resnet18': resnet18, 'resnet34': resnet34, 'resnet50': resnet50}
@@ -299,6 +299,10 @@ def ct_batch(learn, # a learner from `lung_learner`, `load_learner` or `load_bun
     if dl.device is not None: xb = xb.to(dl.device)
     return dl.after_batch((xb,))[0].as_subclass(torch.Tensor)   # a plain tensor: no fastai dispatch on every op of the forward
 
+def probs_fn(learn):
+    "The learner's output activation: its calibrated softmax when the loss has a temperature, else softmax."
+    return getattr(learn.loss_func, 'activation', lambda o: o.softmax(1))
+
 def predict(learn, # a learner from `lung_learner`, `load_learner` or `load_bundle`
             items, # paths, PIL images or arrays
             bs:int=16,
@@ -313,7 +317,7 @@ def predict(learn, # a learner from `lung_learner`, `load_learner` or `load_bund
         rows.append(dict(input=name, error=None))
     if good:
         imgs, probs, scores, model = [img for _, img in good], [], [], learn.model.eval()
-        act = getattr(learn.loss_func, 'activation', lambda o: o.softmax(1))   # the learner's (calibrated) softmax
+        act = probs_fn(learn)
         thr = getattr(getattr(learn, 'ood', None), 'threshold', None)
         with torch.inference_mode(), stage_features(model) as h:
             for i in range(0, len(imgs), bs):
