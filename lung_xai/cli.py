@@ -72,6 +72,7 @@ def lung_xai_train(data:str=None, # dataset folder with class folders; default: 
         learn = train_run(out, data=data, arch=arch, size=size, bs=bs, epochs=epochs, split=split, seed=seed, pretrained=pretrained,
                           weights=weights, lr=lr, early_stop=early_stop, n_phantoms=n_phantoms, force=force,
                           test_pct=test_pct)
+        if learn is None: return   # another rank of a data-parallel run: rank 0 writes the outputs
         evaluate_run(learn, out, calibrate=True, audit=audit(learn.dls.path))
     print(f'report: {Path(out)/"report.md"}')
 

@@ -5,6 +5,7 @@
 # %% ../nbs/02_train.ipynb #4f402469
 from __future__ import annotations
 import hashlib, inspect, json, os, platform, shutil, tempfile
+from contextlib import contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from torch import nn
 from sklearn.metrics import recall_score
 from fastai.vision.all import (vision_learner, resnet18, resnet34, resnet50, accuracy, F1Score, AccumMetric, CrossEntropyLossFlat,
                                SaveModelCallback, EarlyStoppingCallback, set_seed, valley, slide, Datasets, Categorize, ToTensor,
-                               IntToFloatTensor, Normalize, Resize)
+                               IntToFloatTensor, Normalize, Resize, patch, num_distrib, rank_distrib)
+from fastai.distributed import DistributedDL
 from safetensors.torch import save_file, load_file
 from .ood import OODDetector, stage_features, ood_scores, answer_warnings, fit_ood
 from .data import (cache_dir, LungXAIError, VOCAB, RESIZE_METHODS, LoadCT, ct_resize, ct_loader, lung_dls, get_ct_items, ct_groups,
@@ -21,9 +23,10 @@ from .data import (cache_dir, LungXAIError, VOCAB, RESIZE_METHODS, LoadCT, ct_re
 
 # %% auto #0
 __all__ = ['ARCHS', 'SCRATCH_LR', 'BUNDLE_FORMAT', 'TEST_SEED_OFFSET', 'cached_weights_path', 'imagenet_weights', 'ClassRecall',
-           'lung_metrics', 'CalibratedCE', 'class_weights', 'lung_learner', 'save_fig', 'fit_lung', 'export_pkl',
-           'learner_config', 'save_bundle', 'read_bundle_config', 'load_bundle', 'bundle_dls', 'model_summary',
-           'synthetic_note', 'ct_batch', 'probs_fn', 'predict', 'phantom_cache', 'main_dls', 'train_run']
+           'lung_metrics', 'CalibratedCE', 'class_weights', 'lung_learner', 'dist_active', 'dist_start', 'dist_leave',
+           'save_fig', 'fit_lung', 'export_pkl', 'learner_config', 'save_bundle', 'read_bundle_config', 'load_bundle',
+           'bundle_dls', 'model_summary', 'synthetic_note', 'ct_batch', 'probs_fn', 'predict', 'phantom_cache',
+           'main_dls', 'train_run']
 
 # %% ../nbs/02_train.ipynb #526d0f5f
 ARCHS = {'resnet18': resnet18, 'resnet34': resnet34, 'resnet50': resnet50}
@@ -108,6 +111,65 @@ def lung_learner(dls, # from `lung_xai.data.lung_dls`
     learn.pretrained, learn.arch_name = sd is not None, arch
     return learn
 
+# %% ../nbs/02_train.ipynb #7e6a36b0
+@patch
+def _broadcast(self:DistributedDL, t, rank):
+    "Send the index list `t` from `rank` to every rank, on the process group's device (gloo: CPU, NCCL: CUDA)."
+    t = torch.tensor(t, dtype=torch.long)
+    if torch.distributed.get_backend() == 'nccl': t = t.cuda()
+    torch.distributed.broadcast(t, rank)
+    return t.cpu().tolist()
+
+def dist_active()->bool:
+    "Whether this process is one of several in an initialised process group."
+    return num_distrib() > 1 and torch.distributed.is_initialized()
+
+def dist_start()->dict|None:
+    "Join the process group a launcher (`accelerate launch`, `torchrun`) set up: NCCL on GPUs, gloo on CPU; None when run alone."
+    if num_distrib() <= 1: return None
+    try: from accelerate import PartialState
+    except ImportError: raise LungXAIError('several processes need Accelerate: pip install "lung_xai[distributed]"') from None
+    st = PartialState(cpu=not torch.cuda.is_available())   # initialises torch.distributed and, on GPUs, this rank's device
+    return dict(processes=st.num_processes, backend=str(st.backend), device=str(st.device))
+
+def dist_leave():
+    "After training: every rank leaves the process group, and this process carries on alone (fastai reads `WORLD_SIZE`)."
+    if not dist_active(): return
+    torch.distributed.barrier(); torch.distributed.destroy_process_group()
+    os.environ['WORLD_SIZE'] = '1'
+
+@contextmanager
+def _single_process():
+    "Make fastai treat this process as the only one (no gathers, no barriers) inside the block."
+    old = os.environ.get('WORLD_SIZE')
+    os.environ['WORLD_SIZE'] = '1'
+    try: yield
+    finally:
+        if old is None: del os.environ['WORLD_SIZE']
+        else: os.environ['WORLD_SIZE'] = old
+
+def _from_rank0(obj):
+    "Rank 0's `obj` on every rank (unchanged when run alone)."
+    if not dist_active(): return obj
+    box = [obj]; torch.distributed.broadcast_object_list(box, src=0)
+    return box[0]
+
+@contextmanager
+def _rank0_first():
+    "Rank 0 runs the block first (to fill caches), then the other ranks."
+    if dist_active() and rank_distrib(): torch.distributed.barrier()
+    yield
+    if dist_active() and not rank_distrib(): torch.distributed.barrier()
+
+@contextmanager
+def _shared_tmpdir():
+    "A temporary folder that every rank sees (made by rank 0), removed when all are done."
+    d = _from_rank0(tempfile.mkdtemp(prefix='lung_xai-') if not rank_distrib() else None)
+    try: yield d
+    finally:
+        if dist_active(): torch.distributed.barrier()
+        if not rank_distrib(): shutil.rmtree(d, ignore_errors=True)
+
 # %% ../nbs/02_train.ipynb #3f80bb18
 def save_fig(fig, # a matplotlib figure
              fn, # PNG path
@@ -127,6 +189,17 @@ def _robust(f):
     g.__name__ = f.__name__
     return g
 
+def _lr_find(learn, lr_find_its:int, show_plot:bool, lr_plot)->float:
+    "`lr_find`'s valley (else slide; clipped to `SCRATCH_LR` from scratch), recording both suggestions on `learn`."
+    import matplotlib.pyplot as plt
+    sugg = learn.lr_find(start_lr=1e-5, end_lr=1, num_it=lr_find_its, suggest_funcs=(_robust(valley), _robust(slide)), show_plot=show_plot or lr_plot is not None)
+    if lr_plot is not None: save_fig(plt.gcf(), lr_plot)
+    learn.lr_suggestions = {'valley': float(sugg.valley), 'slide': float(sugg.slide)}
+    lr = next((v for v in learn.lr_suggestions.values() if np.isfinite(v)), 1e-3)
+    if not learn.pretrained: lr = float(np.clip(lr, *SCRATCH_LR))   # a flat, noisy curve from random weights
+    print(f'lr_find: valley {sugg.valley:.2e}, slide {sugg.slide:.2e}; training at {lr:.2e}')
+    return lr
+
 def fit_lung(learn, # from `lung_learner`
              epochs:int=5, # epochs after the frozen warm-up (the warm-up is skipped when training from scratch)
              lr:float|None=None, # base learning rate; None: `lr_find`'s valley
@@ -136,23 +209,21 @@ def fit_lung(learn, # from `lung_learner`
              show_plot:bool=True, # draw the lr_find plot
              lr_plot=None, # also save the lr_find plot to this PNG file
             ):
-    "Run `lr_find` then `fine_tune` on `learn`, restoring the epoch with the best validation macro-F1; returns the lr used."
-    import matplotlib.pyplot as plt
+    "Run `lr_find` then `fine_tune` on `learn`, restoring the epoch with the best validation macro-F1; returns the lr used. Data-parallel after `dist_start`."
     set_seed(seed, reproducible=True)
+    dist = dist_active()
     if torch.cuda.is_available(): learn.to_fp16(); learn.to_channelslast()
-    with tempfile.TemporaryDirectory() as d:
+    with _shared_tmpdir() as d:
         learn.model_dir = Path(d)   # checkpoints live only while training
         if lr is None:
-            sugg = learn.lr_find(start_lr=1e-5, end_lr=1, num_it=lr_find_its, suggest_funcs=(_robust(valley), _robust(slide)), show_plot=show_plot or lr_plot is not None)
-            if lr_plot is not None: save_fig(plt.gcf(), lr_plot)
-            learn.lr_suggestions = {'valley': float(sugg.valley), 'slide': float(sugg.slide)}
-            lr = next((v for v in learn.lr_suggestions.values() if np.isfinite(v)), 1e-3)
-            if not learn.pretrained: lr = float(np.clip(lr, *SCRATCH_LR))   # a flat, noisy curve from random weights
-            print(f'lr_find: valley {sugg.valley:.2e}, slide {sugg.slide:.2e}; training at {lr:.2e}')
+            if not rank_distrib():   # one lr_find, on rank 0 as a single process; the other ranks wait for its answer
+                with _single_process(): lr = _lr_find(learn, lr_find_its, show_plot, lr_plot)
+            lr, learn.lr_suggestions = _from_rank0((lr, getattr(learn, 'lr_suggestions', {})))
         cbs = [SaveModelCallback(monitor='f1_score', comp=np.greater, fname='best', reset_on_fit=False)]
         if early_stop: cbs.append(EarlyStoppingCallback(monitor='f1_score', comp=np.greater, patience=early_stop, reset_on_fit=False))
-        if learn.pretrained: learn.fine_tune(epochs, base_lr=lr, cbs=cbs)
-        else: learn.fit_one_cycle(epochs, lr, cbs=cbs)   # fine_tune's unfrozen phase, without a frozen warm-up on random features
+        with learn.distrib_ctx(sync_bn=False, cpu=not torch.cuda.is_available()) if dist else nullcontext():
+            if learn.pretrained: learn.fine_tune(epochs, base_lr=lr, cbs=cbs)
+            else: learn.fit_one_cycle(epochs, lr, cbs=cbs)   # fine_tune's unfrozen phase, without a frozen warm-up on random features
     learn.model_dir = 'models'
     if torch.cuda.is_available(): learn.to_fp32(); learn.remove_cb(learn.cbs.filter(lambda c: 'ChannelsLast' in type(c).__name__))
     return lr
@@ -402,7 +473,7 @@ def train_run(out='results', # output folder
               test_pct:float=0.15, # with `data`: the grouped hold-out test share (phantoms get a fresh test set instead)
               phantoms:dict|None=None, # other `phantom_cache` arguments of the default data (difficulty, slices)
              ):
-    "The main job: train on `data` (or phantoms) and write plots, metrics, `model.pkl` and the bundle to `out`; the test set is left untouched."
+    "The main job: train on `data` (or phantoms) and write plots, metrics, `model.pkl` and the bundle to `out`; the test set is left untouched. Under a launcher, only rank 0 writes (the others return None)."
     import time
     out = Path(out)
     ph = dict(n=n_phantoms, size=size, seed=seed) | (phantoms or {})
@@ -411,20 +482,26 @@ def train_run(out='results', # output folder
                weights=str(weights) if weights else None, lr=lr, early_stop=early_stop)
     _check_out(out, run, force)
     _check_arch(arch)
+    dist, rank0 = dist_start(), not rank_distrib()   # several processes under `accelerate launch`/`torchrun`: rank 0 writes
+    if dist and rank0: print(f"data-parallel: {dist['processes']} processes ({dist['backend']}), batch {bs} per process")
     set_seed(seed, reproducible=True)
-    dls = main_dls(data, size, bs, split, valid_pct, test_pct, seed, phantoms=ph)
-    dls.split_info['groups_straddling'] = _straddle3(dls)
-    print(f"{split} split: {len(dls.train_ds)} train / {len(dls.valid_ds)} valid / {len(dls.test_items)} test images "
-          f"({dls.split_info['test']['kind']}); groups straddling {dls.split_info['groups_straddling']}")
-    learn = lung_learner(dls, arch, pretrained=pretrained or bool(weights), weights=weights)
+    with _rank0_first():   # rank 0 makes the phantom cache; the others then read it
+        dls = main_dls(data, size, bs, split, valid_pct, test_pct, seed, phantoms=ph)
+        if rank0: dls.split_info['groups_straddling'] = _straddle3(dls)
+    if rank0: print(f"{split} split: {len(dls.train_ds)} train / {len(dls.valid_ds)} valid / {len(dls.test_items)} test images "
+                    f"({dls.split_info['test']['kind']}); groups straddling {dls.split_info['groups_straddling']}")
+    learn = lung_learner(dls, arch, pretrained=pretrained or bool(weights), weights=weights, verbose=rank0)
     from lung_xai.gradcam import cam_defaults
     learn.cam = cam_defaults(learn)
-    out.mkdir(parents=True, exist_ok=True)
-    (out/'run.json').write_text(json.dumps(run, indent=2))
+    if rank0:
+        out.mkdir(parents=True, exist_ok=True)
+        (out/'run.json').write_text(json.dumps(run, indent=2))
     t0 = time.time()
     lr_used = fit_lung(learn, epochs=epochs, lr=lr, lr_find_its=lr_find_its, early_stop=early_stop, seed=seed, show_plot=False,
-                       lr_plot=out/'lr_find.png' if lr is None else None)
+                       lr_plot=out/'lr_find.png' if lr is None and rank0 else None)
     secs = time.time() - t0
+    dist_leave()
+    if not rank0: return None   # the outputs are rank 0's
     _plot_history(learn, out/'metrics.png')
     names = learn.recorder.metric_names[1:-1]
     history = [dict(zip(names, map(float, v)), epoch=i + 1) for i, v in enumerate(learn.recorder.values)]
@@ -432,7 +509,8 @@ def train_run(out='results', # output folder
     metrics = dict(split=dls.split_info, data=dls.split_info['source'],
                    valid={k.replace('f1_score', 'macro_f1'): v for k, v in vals.items() if k != 'valid_loss'} | dict(loss=vals['valid_loss']),
                    history=history,
-                   lr=dict(used=lr_used, **getattr(learn, 'lr_suggestions', {})), train_seconds=round(secs, 1))
+                   lr=dict(used=lr_used, **getattr(learn, 'lr_suggestions', {})), train_seconds=round(secs, 1),
+                   distributed=dist)
     _atomic_write(out/'metrics.json', lambda t: t.write_text(json.dumps(metrics, indent=2)))
     fit_ood(learn, dls.train_ds.items, dls.valid_ds.items)   # the out-of-distribution detector, saved in the bundle
     export_pkl(learn, out/'model.pkl')

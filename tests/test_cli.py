@@ -1,5 +1,5 @@
 "Console scripts and fresh-process loading: what a user does from a shell, each in its own Python process."
-import json, os, subprocess, sys
+import json, os, re, subprocess, sys
 from pathlib import Path
 import pytest
 from conftest import run
@@ -86,3 +86,21 @@ def test_evaluate_with_tta_and_explain(trained, tmp_path):
 def test_explain_bad_options(trained, tmp_path, args, msg):
     r = run('lung_xai_explain', trained/'ph'/'normal'/'normal_1.png', '--model', trained/'run', *args, '--out', tmp_path)
     assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, r.stderr
+
+def test_train_two_processes(tmp_path):
+    "`lung_xai_train` unchanged under `accelerate launch`: two CPU processes (gloo), one lr_find, outputs written once by rank 0."
+    import shutil
+    r = run('accelerate', 'launch', '--multi_gpu', '--num_processes', 2, '--num_machines', 1, '--mixed_precision', 'no',
+            '--dynamo_backend', 'no', shutil.which('lung_xai_train', path=str(Path(sys.executable).parent)),
+            '--out', tmp_path/'run', '--n_phantoms', 90, '--size', 64, '--epochs', 2, '--seed', 3)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    assert 'data-parallel: 2 processes (gloo), batch 16 per process' in out, out[-3000:]
+    assert out.count('lr_find: valley') == 1 and out.count('report: ') == 1, out[-3000:]
+    m = json.loads((tmp_path/'run'/'metrics.json').read_text())
+    assert m['distributed'] == dict(processes=2, backend='gloo', device='cpu:0'), m['distributed']
+    assert len(m['history']) == 2 and m['split']['n_train'] == 72
+    best = re.findall(r'Better model found at epoch \d+ with f1_score value: [\d.]+', out)   # printed by each rank
+    assert best and all(best.count(b) == 2 for b in best), best   # gathered metrics: both ranks took the same decisions
+    for f in ['model.pkl', 'model.safetensors', 'config.json', 'report.md', 'lr_find.png']: assert (tmp_path/'run'/f).is_file(), f
+    assert not list((tmp_path/'run').glob('.*.tmp')), 'a partial file was left behind'
