@@ -17,8 +17,8 @@ from .gradcam import gradcam, _layer_path
 from .ood import fit_ood
 
 # %% auto #0
-__all__ = ['SECTIONS', 'Workbench', 'bench_serving', 'bench_batch', 'bench_train', 'bench_app', 'synthetic_hashes', 'bench_audit',
-           'bench_probe', 'bench_memory', 'run_bench', 'format_rows', 'lung_xai_bench']
+__all__ = ['SECTIONS', 'Workbench', 'bench_serving', 'bench_batch', 'bench_train', 'bench_app', 'bench_gpu', 'synthetic_hashes',
+           'bench_audit', 'bench_probe', 'bench_memory', 'run_bench', 'format_rows', 'lung_xai_bench']
 
 # %% ../nbs/08_bench.ipynb #7e13cdc4
 def _median(f, repeats:int, warmup:int=1)->float:
@@ -126,6 +126,54 @@ def bench_app(wb:Workbench, repeats:int=10)->list:
             _row('app', 'Gradio floor (same endpoint, no work)', r['floor_median'], 's'),
             _row('app', 'cold start (process start to first answer)', r['cold_start'], 's')]
 
+# %% ../nbs/08_bench.ipynb #f5e53804
+def bench_gpu(arch:str='resnet34', size:int=224,
+              n:int=2048, # phantom JPEGs made for the run (a few seconds of a GPU epoch)
+              bs:int=256, # batch size for training and for explanations
+              epochs:int=2, # timed epochs, after one warm-up epoch
+             )->list:
+    "Training throughput from JPEG files (fastai vs plain PyTorch, bf16 + channels_last) and batch Grad-CAM vs inference, on CUDA."
+    from fastai.vision.all import set_seed
+    cuda = torch.cuda.is_available()
+    if not cuda: n, bs, epochs, size = 48, 16, 1, min(size, 64)   # a smoke run of the same code
+    set_seed(0)
+    tmp = Path(tempfile.mkdtemp(prefix='lung_xai_gpu_'))
+    make_phantoms(tmp/'ph', n=n, size=size, seed=0, layout='kaggle', proportions=(1, 1, 1), slices=(1, 3))   # JPEG files
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        dls = lung_dls(tmp/'ph', size=size, bs=bs, seed=0, num_workers=min(16, os.cpu_count() or 1) if cuda else 0)
+    learn = lung_learner(dls, arch, pretrained=False, verbose=False)
+    if cuda: learn.to_bf16(); learn.to_channelslast()
+    n_epoch = len(dls.train) * bs + len(dls.valid_ds)   # images one epoch reads (the train loader drops its last partial batch)
+    def fastai_epochs(k):
+        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(k, 2e-3)
+    fastai_epochs(1)
+    t = time.perf_counter(); fastai_epochs(epochs); t_fa = (time.perf_counter() - t) / epochs
+    plain = lung_learner(dls, arch, pretrained=False, verbose=False)
+    model, loss_func = plain.model.to(dls.device, memory_format=torch.channels_last), plain.loss_func
+    def plain_epochs(k):
+        with torch.autocast('cuda', dtype=torch.bfloat16, enabled=cuda):
+            for _ in range(k): _plain_epoch(model, dls, loss_func, 2e-3)
+        if cuda: torch.cuda.synchronize()
+    plain_epochs(1)
+    t = time.perf_counter(); plain_epochs(epochs); t_pl = (time.perf_counter() - t) / epochs
+    tag = f"{'CUDA bf16, channels_last' if cuda else 'CPU smoke run, fp32'}, batch {bs}"
+    rows = [_row('gpu', f'fastai fit_one_cycle from JPEG files ({tag})', n_epoch / t_fa, 'images/s', 'plain PyTorch loop, same batches', n_epoch / t_pl, higher_is_better=True)]
+    learn.model.eval()
+    xb = dls.valid.one_batch()[0].as_subclass(torch.Tensor)
+    xb = torch.cat([xb] * (bs // len(xb) + 1))[:bs].contiguous(memory_format=torch.channels_last)
+    def sync(): torch.cuda.synchronize() if cuda else None
+    def infer():
+        with torch.inference_mode(), torch.autocast('cuda', dtype=torch.bfloat16, enabled=cuda): learn.model(xb)
+        sync()
+    def explain():
+        with torch.autocast('cuda', dtype=torch.bfloat16, enabled=cuda): gradcam(learn, xb)
+        sync()
+    t_inf, t_cam = _median(infer, 5), _median(explain, 5)
+    rows.append(_row('gpu', f'Grad-CAM throughput ({tag})', bs / t_cam, 'images/s', 'inference, same batch', bs / t_inf, higher_is_better=True))
+    import shutil; shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
 # %% ../nbs/08_bench.ipynb #6020556a
 def synthetic_hashes(n:int, seed:int=0)->np.ndarray:
     "n 64-bit hashes in runs of near-identical 'slices' (0–6 bits apart) with some exact copies."
@@ -181,20 +229,21 @@ def bench_memory(wb:Workbench)->list:
 
 
 # %% ../nbs/08_bench.ipynb #3a07c57d
-SECTIONS = ('serving', 'batch', 'training', 'app', 'audit', 'memory')
+SECTIONS = ('serving', 'batch', 'training', 'app', 'audit', 'memory', 'gpu')   # 'gpu' runs only when asked for
 
 def run_bench(arch:str='resnet34', size:int=224, repeats:int=10, only=None)->list:
     "Run the chosen sections (default: all) and return their rows."
-    only = SECTIONS if not only else [s.strip() for s in (only.split(',') if isinstance(only, str) else only)]
+    only = SECTIONS[:-1] if not only else [s.strip() for s in (only.split(',') if isinstance(only, str) else only)]
     if bad := [s for s in only if s not in SECTIONS]: raise LungXAIError(f"--only {','.join(bad)}: expected some of {', '.join(SECTIONS)}")
     torch.manual_seed(0)
-    wb, rows = Workbench(arch, size), []
+    wb, rows = Workbench(arch, size) if set(only) != {'gpu'} else None, []
     if 'serving' in only: rows += bench_serving(wb, repeats)
     if 'batch' in only: rows += bench_batch(wb, max(2, repeats // 3))
     if 'training' in only: rows += bench_train(wb, 2)
     if 'app' in only: rows += bench_app(wb, repeats)
     if 'audit' in only: rows += bench_audit() + bench_probe(wb)
     if 'memory' in only: rows += bench_memory(wb)
+    if 'gpu' in only: rows += bench_gpu(arch, size)
     return rows
 
 def format_rows(rows:list)->str:
@@ -211,7 +260,7 @@ def format_rows(rows:list)->str:
 def lung_xai_bench(arch:str='resnet34', # resnet18, resnet34 or resnet50
                    size:int=224, # image side the model sees
                    repeats:int=10, # timed repeats per measurement (after a warm-up)
-                   only:str=None, # comma-separated sections: serving, batch, training, app, audit, memory
+                   only:str=None, # comma-separated sections: serving, batch, training, app, audit, memory, gpu (not in the default run)
                    json:str=None, # also write the rows to this JSON file
                   ):
     "Measure every hot path beside its baseline in one process; print a table of ratios (and JSON)."

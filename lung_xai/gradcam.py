@@ -189,12 +189,12 @@ def _cams(learn, xb, originals=None, target=None, layer=None, method=None, broad
         acts = h.stored
         tg = _targets(target, len(xb), logits.argmax(1), broadcast)
         grads, = torch.autograd.grad(logits.gather(1, tg[:, None]).sum(), acts)
-        raw = _raw_cam(acts.detach(), grads, method).cpu().numpy()
+        raw = _raw_cam(acts.detach().float(), grads.float(), method).cpu().numpy()   # float: bf16 under autocast
     S = tuple(xb.shape[-2:][::-1])
     cams = np.stack([_upsample(r, S) for r in raw])
     act = probs_fn(learn)
     name = next((k for k, v in RESNET_BLOCKS.items() if v == path), path)
-    res = CAMResult(raw, cams, tg.tolist(), act(logits.detach()).cpu().numpy(), layer=name, method=method, ood=ood)
+    res = CAMResult(raw, cams, tg.tolist(), act(logits.detach().float()).cpu().numpy(), layer=name, method=method, ood=ood)
     if originals is not None:
         rm = learner_config(learn)['resize']
         res.originals, res.on_original = originals, [cam_to_original(c, *o.size, rm) for c, o in zip(cams, originals)]

@@ -103,7 +103,7 @@ def ood_scores(learn, # a learner, with or without `learn.ood`
     "Scores for the batch that just went through `hooks`' model (nan when the learner has no detector)."
     det = getattr(learn, 'ood', None)
     if det is None: return np.full(len(hooks.stored[0]), np.nan)
-    return det.score([s.cpu().numpy() for s in hooks.stored])
+    return det.score([s.float().cpu().numpy() for s in hooks.stored])
 
 def answer_warnings(prob:float, # the top class probability
                     score:float, # the OOD score (nan: no detector)
