@@ -12,14 +12,14 @@ from pathlib import Path
 import cv2, numpy as np, pandas as pd, torch
 from scipy.stats import spearmanr
 from fastai.vision.all import Hook
-from .data import LungXAIError, VOCAB, load_ct, mask_for, label_ct, ct_loader, ct_groups
+from .data import LungXAIError, VOCAB, load_ct, mask_for, label_ct, ct_loader, ct_groups, body_mask, body_box
 from .train import learner_config, predict, ct_batch, probs_fn
 from .synth import redraw
 from .ood import RESNET_BLOCKS, stage_features, ood_scores
 
 # %% auto #0
 __all__ = ['CAM_DEFAULTS', 'METHODS', 'OUTSIDE_FLAG', 'EXPLAIN_COLS', 'cam_defaults', 'default_layer', 'input_box',
-           'cam_to_original', 'body_mask', 'outside_share', 'CAMResult', 'gradcam', 'overlay', 'save_cam', 'random_cam',
+           'cam_to_original', 'outside_share', 'CAMResult', 'gradcam', 'overlay', 'save_cam', 'random_cam',
            'deletion_insertion', 'map_peak', 'pointing_game', 'energy_share', 'randomized_model', 'lesion_removal',
            'explanation_report', 'cam_table', 'plot_top_losses_cam', 'spread_items', 'save_gradcam_samples']
 
@@ -106,9 +106,14 @@ def _upsample(raw:np.ndarray, size:tuple)->np.ndarray:
 # %% ../nbs/03_gradcam.ipynb #679ecfbf
 def input_box(w:int, h:int, # original image size
               size:int, # model input side
-              resize:str='pad', # the bundle's resize method
+              resize:str='body', # the bundle's resize method
+              body:tuple|None=None, # with 'body': the image's `body_box`
              )->tuple: # (left, top, box_w, box_h) in original pixels
-    "The rectangle of the original image that the model input covers (fastai's validation `Resize`)."
+    "The rectangle of the original image that the model input covers (the validation resize)."
+    if resize == 'body':
+        if body is None: raise LungXAIError("resize='body' needs the image's body_box")
+        l, t, bw, bh = body; m = max(bw, bh)
+        return l - (m - bw) // 2, t - (m - bh) // 2, m, m
     if resize == 'squash': return 0, 0, w, h
     m = (min if resize == 'crop' else max)(w / size, h / size)   # pad: the box holds the image; crop: the image holds the box
     bw, bh = int(m * size), int(m * size)
@@ -116,30 +121,22 @@ def input_box(w:int, h:int, # original image size
 
 def cam_to_original(cam:np.ndarray, # (size, size) map at the model input
                     w:int, h:int, # original size
-                    resize:str='pad',
-                   )->np.ndarray: # (h, w) map on the original image; 0 where the model saw nothing (crop)
+                    resize:str='body',
+                    body:tuple|None=None, # with 'body': the image's `body_box`
+                   )->np.ndarray: # (h, w) map on the original image; 0 where the model saw nothing (crop; outside the body box)
     "Map a model-input CAM back onto the original image geometry."
-    l, t, bw, bh = input_box(w, h, cam.shape[0], resize)
+    l, t, bw, bh = input_box(w, h, cam.shape[0], resize, body)
     big = cv2.resize(cam.astype(np.float32), (bw, bh), interpolation=cv2.INTER_LINEAR)
     out = np.zeros((h, w), np.float32)
     x0, y0 = max(0, l), max(0, t)
     x1, y1 = min(w, l + bw), min(h, t + bh)
     out[y0:y1, x0:x1] = big[y0 - t:y1 - t, x0 - l:x1 - l]
+    if resize == 'body':   # the model saw zeros outside the body's box, not the image
+        keep = np.zeros_like(out, bool); keep[body[1]:body[1] + body[3], body[0]:body[0] + body[2]] = True; out[~keep] = 0
     return out
 
 # %% ../nbs/03_gradcam.ipynb #601135a2
 OUTSIDE_FLAG = 0.5   # a map with more than this share of its mass outside the body is flagged
-
-def body_mask(img, # a CT slice (PIL or array, grey or RGB)
-             )->np.ndarray: # bool (h, w): True inside the body, lungs included
-    "The patient's body on a CT slice: Otsu threshold, largest blob, holes filled."
-    a = np.asarray(img); a = np.ascontiguousarray(a[..., 0] if a.ndim == 3 else a).astype(np.uint8)
-    _, th = cv2.threshold(cv2.GaussianBlur(a, (5, 5), 0), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(th, connectivity=8)
-    if n < 2: return np.ones(a.shape, bool)
-    blob = (lab == 1 + np.argmax(stats[1:, cv2.CC_STAT_AREA])).astype(np.uint8)
-    cs, _ = cv2.findContours(blob, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    return cv2.drawContours(np.zeros_like(blob), cs, -1, 1, thickness=cv2.FILLED).astype(bool)
 
 def outside_share(cam:np.ndarray, # (h, w) map on the image's geometry
                   img, # the image
@@ -197,7 +194,7 @@ def _cams(learn, xb, originals=None, target=None, layer=None, method=None, broad
     res = CAMResult(raw, cams, tg.tolist(), act(logits.detach().float()).cpu().numpy(), layer=name, method=method, ood=ood)
     if originals is not None:
         rm = learner_config(learn)['resize']
-        res.originals, res.on_original = originals, [cam_to_original(c, *o.size, rm) for c, o in zip(cams, originals)]
+        res.originals, res.on_original = originals, [cam_to_original(c, *o.size, rm, body_box(o) if rm == 'body' else None) for c, o in zip(cams, originals)]
         res.outside = [outside_share(c, o) if m.max() > 0 else float('nan') for c, o, m in zip(res.on_original, originals, raw)]
     return res
 

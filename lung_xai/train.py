@@ -18,7 +18,7 @@ from fastai.vision.all import (vision_learner, resnet18, resnet34, resnet50, acc
 from fastai.distributed import DistributedDL
 from safetensors.torch import save_file, load_file
 from .ood import OODDetector, stage_features, ood_scores, answer_warnings, fit_ood
-from .data import (cache_dir, LungXAIError, VOCAB, RESIZE_METHODS, LoadCT, ct_resize, ct_loader, lung_dls, get_ct_items, ct_groups,
+from .data import (cache_dir, LungXAIError, VOCAB, RESIZE_METHODS, BodyResize, LoadCT, ct_resize, ct_loader, lung_dls, get_ct_items, ct_groups,
                            straddling)
 
 # %% auto #0
@@ -250,10 +250,10 @@ def _config_sha(cfg:dict)->str:
 def learner_config(learn)->dict:
     "What a bundle needs to rebuild `learn`'s preprocessing, read from its own pipeline."
     dl = learn.dls.valid
-    rs = [t for t in dl.after_item if isinstance(t, Resize)]
+    rs = [t for t in dl.after_item if isinstance(t, (Resize, BodyResize))]
     nm = [t for t in dl.after_batch if isinstance(t, Normalize)]
     if not (rs and nm): raise LungXAIError('this learner was not built by lung_dls (no Resize/Normalize in its pipeline)')
-    method = {v: k for k, v in RESIZE_METHODS.items()}[rs[0].method]
+    method = 'body' if isinstance(rs[0], BodyResize) else {v: k for k, v in RESIZE_METHODS.items() if k != 'body'}[rs[0].method]
     return dict(arch=getattr(learn, 'arch_name', None), n_out=len(learn.dls.vocab), vocab=list(learn.dls.vocab),
                 size=int(rs[0].size[0]), resize=method, window=list(w) if (w := ct_loader(learn).window) else None,
                 normalize=dict(mean=nm[0].mean.flatten().tolist(), std=nm[0].std.flatten().tolist()),
@@ -403,15 +403,16 @@ TEST_SEED_OFFSET = 1000   # the main job's test phantoms: seed + 1000, patients 
 
 def phantom_cache(n:int=800, size:int=128, seed:int=42, difficulty:float=0.6,
                   slices:tuple=(1, 3), # (min, max) slices per patient: more patients per image than `make_phantoms`' (2, 5)
+                  confound:bool=False, # malignant saved non-square (623:512), IQ-OTH/NCCD's shape shortcut
                  )->Path:
     "A class-balanced phantom dataset in the user cache (made once, reused): the default data of the main job."
     from lung_xai.synth import make_phantoms
     lo, hi = slices
-    root = cache_dir()/f'phantoms-balanced-n{n}-s{size}-d{difficulty}-sl{lo}{hi}-seed{seed}'
+    root = cache_dir()/f'phantoms-balanced-n{n}-s{size}-d{difficulty}-sl{lo}{hi}{"-confound" if confound else ""}-seed{seed}'
     if not (root/'phantoms.csv').is_file():
         shutil.rmtree(root, ignore_errors=True)   # an interrupted earlier generation: ours to replace
         print(f'generating {n} synthetic CT phantoms ({size} px) into {root}')
-        make_phantoms(root, n=n, size=size, seed=seed, layout='kaggle', proportions=(1, 1, 1), difficulty=difficulty, slices=(lo, hi))
+        make_phantoms(root, n=n, size=size, seed=seed, layout='kaggle', proportions=(1, 1, 1), difficulty=difficulty, slices=(lo, hi), confound=confound)
     return root
 
 def main_dls(data=None, # dataset folder; None: cached phantoms, tested on an independent phantom set of new patients
@@ -471,7 +472,8 @@ def train_run(out='results', # output folder
               seed:int=42, pretrained:bool=False, weights=None, lr:float|None=None, lr_find_its:int=40,
               early_stop:int|None=None, n_phantoms:int=800, force:bool=False,
               test_pct:float=0.15, # with `data`: the grouped hold-out test share (phantoms get a fresh test set instead)
-              phantoms:dict|None=None, # other `phantom_cache` arguments of the default data (difficulty, slices)
+              phantoms:dict|None=None, # other `phantom_cache` arguments of the default data (difficulty, slices, confound)
+              resize:str='body', # how slices become squares: 'body', 'pad', 'crop' or 'squash' (see `lung_xai.data.ct_resize`)
              ):
     "The main job: train on `data` (or phantoms) and write plots, metrics, `model.pkl` and the bundle to `out`; the test set is left untouched. Under a launcher, only rank 0 writes (the others return None)."
     import time
@@ -479,14 +481,14 @@ def train_run(out='results', # output folder
     ph = dict(n=n_phantoms, size=size, seed=seed) | (phantoms or {})
     run = dict(data=str(data) if data else f'phantoms({", ".join(f"{k}={v}" for k, v in ph.items())})', arch=arch, size=size, bs=bs,
                epochs=epochs, split=split, valid_pct=valid_pct, test_pct=test_pct if data else None, seed=seed, pretrained=pretrained,
-               weights=str(weights) if weights else None, lr=lr, early_stop=early_stop)
+               weights=str(weights) if weights else None, lr=lr, early_stop=early_stop, resize=resize)
     _check_out(out, run, force)
     _check_arch(arch)
     dist, rank0 = dist_start(), not rank_distrib()   # several processes under `accelerate launch`/`torchrun`: rank 0 writes
     if dist and rank0: print(f"data-parallel: {dist['processes']} processes ({dist['backend']}), batch {bs} per process")
     set_seed(seed, reproducible=True)
     with _rank0_first():   # rank 0 makes the phantom cache; the others then read it
-        dls = main_dls(data, size, bs, split, valid_pct, test_pct, seed, phantoms=ph)
+        dls = main_dls(data, size, bs, split, valid_pct, test_pct, seed, phantoms=ph, resize=resize)
         if rank0: dls.split_info['groups_straddling'] = _straddle3(dls)
     if rank0: print(f"{split} split: {len(dls.train_ds)} train / {len(dls.valid_ds)} valid / {len(dls.test_items)} test images "
                     f"({dls.split_info['test']['kind']}); groups straddling {dls.split_info['groups_straddling']}")
