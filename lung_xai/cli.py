@@ -63,6 +63,7 @@ def lung_xai_train(data:str=None, # dataset folder with class folders; default: 
                    n_phantoms:int=800, # size of the default phantom set
                    force:bool=False, # overwrite a non-empty --out that holds a different run
                    test_pct:float=0.15, # with --data: the grouped hold-out test share (phantoms get a fresh set of new patients instead)
+                   resize:str='body', # how slices become squares: body (crop to the body, pad), pad, padrand (pad; random bars in training), crop or squash
                   ):
     "Train a lung CT classifier (lr_find + fine_tune) and write plots, metrics.json, model.pkl and the bundle."
     from lung_xai.train import train_run
@@ -71,7 +72,7 @@ def lung_xai_train(data:str=None, # dataset folder with class folders; default: 
     with cli_errors():
         learn = train_run(out, data=data, arch=arch, size=size, bs=bs, epochs=epochs, split=split, seed=seed, pretrained=pretrained,
                           weights=weights, lr=lr, early_stop=early_stop, n_phantoms=n_phantoms, force=force,
-                          test_pct=test_pct)
+                          test_pct=test_pct, resize=resize)
         if learn is None: return   # another rank of a data-parallel run: rank 0 writes the outputs
         evaluate_run(learn, out, calibrate=True, audit=audit(learn.dls.path))
     print(f'report: {Path(out)/"report.md"}')
@@ -105,10 +106,11 @@ def lung_xai_evaluate(model:str='results', # bundle folder
     "Evaluate a saved model on its recorded test set: metrics with 95% group-bootstrap CIs, calibration, Grad-CAM, report.md."
     from lung_xai.train import load_bundle, bundle_dls
     from lung_xai.evaluate import evaluate_run
+    from lung_xai.data import audit
     with cli_errors():
         learn = load_bundle(model)
         learn.dls = bundle_dls(learn, data)
-        ev = evaluate_run(learn, out, tta=tta)
+        ev = evaluate_run(learn, out, tta=tta, audit=audit(learn.dls.path))   # the audit's shape confounds join the shortcut test
     o = ev.overall
     print(f"{ev.split['name']} set (n={ev.split['n']} images, {ev.split['n_groups']} {ev.split['groups']}): macro-F1 {o.value['macro_f1']:.3f} "
           f"({o.low['macro_f1']:.3f}-{o.high['macro_f1']:.3f}); report: {Path(out)/'report.md'}")

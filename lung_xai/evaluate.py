@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_evaluate.ipynb #86d295d3
 from __future__ import annotations
-import json, warnings
+import io, json, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,13 +13,16 @@ from scipy.stats import norm
 from sklearn.metrics import (balanced_accuracy_score, f1_score, confusion_matrix, roc_auc_score, roc_curve,
                              precision_recall_fscore_support)
 from fastai.vision.all import noop
-from .data import LungXAIError, VOCAB, ct_groups, patient_ids, label_ct, mask_for
-from .train import save_fig
+from PIL import Image, ImageEnhance, ImageOps
+from fastai.vision.all import PILImage
+from .data import LungXAIError, VOCAB, ct_groups, patient_ids, label_ct, mask_for, ct_loader, add_bars
+from .train import save_fig, ct_batch, probs_fn, learner_config
 
 # %% auto #0
-__all__ = ['wilson', 'bootstrap_ci', 'group_bootstrap', 'ece', 'reliability', 'fit_temperature', 'Evaluation', 'eval_groups',
-           'evaluate', 'plot_confusion', 'plot_roc', 'plot_reliability', 'split_sentence', 'write_report',
-           'evaluate_run', 'compare_splits']
+__all__ = ['SHORTCUT_FLAG', 'STUDY_CANDIDATES', 'wilson', 'bootstrap_ci', 'group_bootstrap', 'ece', 'reliability',
+           'fit_temperature', 'Evaluation', 'eval_groups', 'evaluate', 'plot_confusion', 'plot_roc', 'plot_reliability',
+           'split_sentence', 'write_report', 'shortcut_changes', 'shape_confounds', 'shortcut_test',
+           'shortcut_sentences', 'evaluate_run', 'resize_study', 'compare_splits']
 
 # %% ../nbs/04_evaluate.ipynb #65352dc8
 def wilson(k:int, # successes
@@ -272,6 +275,7 @@ def write_report(ev:Evaluation, out, # folder for report.md, report.json and the
                  top_losses=None, # a matplotlib figure (`plot_top_losses_cam`)
                  history_png:str|None=None, # training curves already written in `out`
                  valid:Evaluation|None=None, # the validation split's evaluation, shown apart from the headline figures
+                 shortcuts:pd.DataFrame|None=None, # `shortcut_test` on the same set
                 )->Path:
     "Write report.md + report.json with every figure, its CI and split, and the plots."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -316,12 +320,77 @@ def write_report(ev:Evaluation, out, # folder for report.md, report.json and the
                    f"Malignant {explanation.left_class['Malignant']:.0%} / {explanation.p_drop['Malignant']:.3f}): the lesion, not the rest of the "
                    'slice, drives the prediction.']
         md += ['']
+    if shortcuts is not None:
+        md += [f"## Shortcut test ({_set_label(ev.split)}, {shortcuts.attrs.get('n', '?')} images)", '',
+               'Each row changes something that says nothing about the diagnosis and counts how many answers move. A model that reads '
+               'the lungs barely moves; a large share means it uses what the change alters (the frame, the orientation, the file format) '
+               'as a shortcut.', '', '| change | predictions changed | of Normal | of Benign | of Malignant | mean abs. change of the probabilities | accuracy before → after |',
+               '|---|---|---|---|---|---|---|']
+        md += [f"| {n} | {r.changed:.1%} | {r.changed_Normal:.1%} | {r.changed_Benign:.1%} | {r.changed_Malignant:.1%} | {r.mean_abs_dp:.3f} | "
+               f"{r.acc_before:.3f} → {r.acc_after:.3f} |" for n, r in shortcuts.iterrows()]
+        md += [''] + [f'- {t}' for t in shortcut_sentences(shortcuts)] + ['']
     (out/'report.md').write_text('\n'.join(md))
     js = dict(title=title, data=data, **ev.to_dict(), valid=None if valid is None else valid.to_dict(), plots=pngs,
               audit=None if audit is None else audit.findings,
-              explanation=None if explanation is None else dict(explanation.attrs, table=explanation.reset_index().to_dict('records')))
+              explanation=None if explanation is None else dict(explanation.attrs, table=explanation.reset_index().to_dict('records')),
+              shortcuts=None if shortcuts is None else shortcuts.reset_index().to_dict('records'))
     (out/'report.json').write_text(json.dumps(js, indent=2, default=lambda o: o if not isinstance(o, (np.floating, np.integer)) else o.item()))
     return out/'report.md'
+
+# %% ../nbs/04_evaluate.ipynb #50c414c1
+SHORTCUT_FLAG = 0.05   # a change that moves more than this share of predictions is reported as a shortcut
+
+def _jpeg(img, quality:int=30):
+    b = io.BytesIO(); img.save(b, format='JPEG', quality=quality); b.seek(0)
+    return PILImage(Image.open(b).convert(img.mode))
+
+def shortcut_changes(aspects=(), # width/height ratios found in one class only (`shape_confounds`)
+                     seed:int=0)->dict:
+    "The class-irrelevant changes to test: the confound's shapes as bars (at random heights), a flip, JPEG q30, brightness/contrast."
+    rng = np.random.default_rng(seed)
+    ch = {f'shape {a:.2f} (w/h) with black bars': (lambda im, a=a: add_bars(im, a, rng.random())) for a in aspects}
+    return ch | {'left-right flip': lambda im: PILImage(ImageOps.mirror(im)), 'JPEG quality 30': _jpeg,
+                 'brightness +10%, contrast -10%': lambda im: PILImage(ImageEnhance.Contrast(ImageEnhance.Brightness(im).enhance(1.1)).enhance(0.9))}
+
+def shape_confounds(audit)->dict:
+    "Aspect ratios (width/height, not 1) that the audit found in a single class: {aspect: class}."
+    df = audit.items
+    one = df[df.aspect != 1.0].groupby('aspect').label.agg(lambda s: s.iloc[0] if s.nunique() == 1 else None).dropna()
+    return dict(one) if df.label.nunique() > 1 else {}
+
+def _probs(learn, imgs, bs:int=32)->np.ndarray:
+    act = probs_fn(learn)
+    with torch.inference_mode():
+        return np.concatenate([act(learn.model.eval()(ct_batch(learn, imgs[i:i + bs]))).float().cpu().numpy() for i in range(0, len(imgs), bs)])
+
+def shortcut_test(learn, # a trained learner
+                  items, # labelled image files (class folders)
+                  changes:dict|None=None, # name -> f(PIL) -> PIL; None: `shortcut_changes()`
+                 )->pd.DataFrame:
+    "How much predictions move when a class-irrelevant change is applied: share changed (overall, per true class), mean |Δp|, accuracy before/after."
+    changes = shortcut_changes() if changes is None else changes
+    load = ct_loader(learn); imgs = [load(f) for f in items]
+    y = np.array([VOCAB.index(label_ct(f)) for f in items])
+    p0 = _probs(learn, imgs); a0 = p0.argmax(1)
+    rows = {}
+    for name, f in changes.items():
+        p1 = _probs(learn, [f(im) for im in imgs]); a1 = p1.argmax(1)
+        rows[name] = dict(changed=float((a0 != a1).mean()), **{f'changed_{c}': float((a0 != a1)[y == i].mean()) if (y == i).any() else np.nan for i, c in enumerate(VOCAB)},
+                          mean_abs_dp=float(np.abs(p1 - p0).sum(1).mean() / 2), acc_before=float((a0 == y).mean()), acc_after=float((a1 == y).mean()))
+    df = pd.DataFrame(rows).T.rename_axis('change')
+    df.attrs['n'] = len(items)
+    return df
+
+def shortcut_sentences(df:pd.DataFrame)->list:
+    "One plain sentence per change: a shortcut when more than `SHORTCUT_FLAG` of the predictions move."
+    out = []
+    for name, r in df.iterrows():
+        worst = max(VOCAB, key=lambda c: np.nan_to_num(r[f'changed_{c}']))
+        if r.changed > SHORTCUT_FLAG:
+            out.append(f"**{name}: {r.changed:.0%} of predictions change** ({worst} images: {r[f'changed_{worst}']:.0%}); the model uses "
+                       'something this change alters, which says nothing about the diagnosis: treat its answers on such images with suspicion.')
+        else: out.append(f'{name}: {r.changed:.1%} of predictions change (at most {SHORTCUT_FLAG:.0%} expected of a model that reads the lungs).')
+    return out
 
 # %% ../nbs/04_evaluate.ipynb #5c2118a6
 def evaluate_run(learn, # a trained learner; `dls.valid` is the validation split, `dls.test_items` the test set
@@ -330,7 +399,8 @@ def evaluate_run(learn, # a trained learner; `dls.valid` is the validation split
                  tta:bool=False, calibrate:bool=False, # store the temperature fitted on valid in out/model.pkl and the bundle
                  n_cam:int=3, # Grad-CAM samples per class
                  n_explain:int=48, # lesion images (half Benign, half Malignant, different patients) for the explanation table (0: skip)
-                 audit=None, # a `lung_xai.data.audit` result to include
+                 audit=None, # a `lung_xai.data.audit` result to include (its shape confounds join the shortcut test)
+                 n_shortcut:int=150, # evaluation images for the shortcut test, a third per class where there are enough (0: skip)
                 )->Evaluation:
     "Fit the temperature on valid, evaluate the test set once (the headline), and write plots, maps and report.md/json to `out`."
     from lung_xai.gradcam import save_gradcam_samples, plot_top_losses_cam, explanation_report, spread_items
@@ -353,7 +423,12 @@ def evaluate_run(learn, # a trained learner; `dls.valid` is the validation split
     les = [i for i, f in enumerate(items) if label_ct(f) != 'Normal' and mask_for(f).is_file()]
     lesions = spread_items([items[i] for i in les], n_explain // 2, ('Benign', 'Malignant'), groups=None if g is None else g[les])
     summary = explanation_report(learn, lesions)[1] if lesions else None
-    write_report(ev, out, data=data, audit=audit, explanation=summary, top_losses=plot_top_losses_cam(learn, k=9, dl=dl, label=ev.split['name']),
+    shortcuts = None
+    if n_shortcut:
+        ys = np.array([label_ct(f) for f in items]); rng = np.random.default_rng(0)
+        pick = sorted(j for c in VOCAB for j in rng.permutation(np.flatnonzero(ys == c))[:n_shortcut // len(VOCAB)])
+        shortcuts = shortcut_test(learn, [items[j] for j in pick], shortcut_changes(list(shape_confounds(audit)) if audit is not None else []))
+    write_report(ev, out, data=data, audit=audit, explanation=summary, shortcuts=shortcuts, top_losses=plot_top_losses_cam(learn, k=9, dl=dl, label=ev.split['name']),
                  history_png='metrics.png' if (out/'metrics.png').is_file() else None, valid=ev_va)
     if calibrate:
         o, pc = ev.overall, ev.per_class
@@ -363,6 +438,33 @@ def evaluate_run(learn, # a trained learner; `dls.valid` is the validation split
                                              **{ev.split['name'] + '_recall': {c: float(pc.recall[c]) for c in VOCAB}}))
         export_pkl(learn, out/'model.pkl')
     return ev
+
+# %% ../nbs/04_evaluate.ipynb #49e21d29
+STUDY_CANDIDATES = (('pad', True), ('crop', True), ('squash', True), ('padrand', True), ('body', True), ('body', False))
+
+def resize_study(out, # folder for the runs, one per candidate (a finished candidate is read back, not retrained)
+                 candidates=STUDY_CANDIDATES, # (resize method, confound) pairs
+                 test_seeds=(5042, 6042), # phantom sets of new patients, square
+                 n_test:int=150, # images per test set (a third per class)
+                 aspect:float=512 / 623, # the confound's width/height
+                 **train_kw, # anything else `train_run` takes (size, epochs, ...)
+                )->pd.DataFrame:
+    "Per (resize, confound): accuracy on square new patients, and the share of predictions that change when they get the confound's shape."
+    from lung_xai.train import train_run, phantom_cache, TEST_SEED_OFFSET
+    from lung_xai.data import get_ct_items
+    rows = []
+    for method, conf in candidates:
+        run = Path(out)/f"{method}-{'confound' if conf else 'square'}"
+        if (run/'study.json').is_file(): rows.append(json.loads((run/'study.json').read_text())); continue
+        learn = train_run(run, phantoms=dict(confound=conf), resize=method, force=True, **train_kw)
+        size = learner_config(learn)['size']
+        items = [f for s in test_seeds for f in get_ct_items(phantom_cache(n=n_test, size=size, seed=s))]
+        rng = np.random.default_rng(0)
+        sc = shortcut_test(learn, items, {'bars': lambda im: add_bars(im, aspect, rng.random())}).loc['bars']
+        r = dict(resize=method, confound=conf, valid_macro_f1=json.loads((run/'metrics.json').read_text())['valid']['macro_f1'],
+                 acc_square=sc.acc_before, acc_with_bars=sc.acc_after, changed=sc.changed, **{k: sc[k] for k in sc.index if k.startswith('changed_')}, n=len(items))
+        (run/'study.json').write_text(json.dumps(r, indent=2)); rows.append(r)
+    return pd.DataFrame(rows).set_index(['resize', 'confound'])
 
 # %% ../nbs/04_evaluate.ipynb #8d55aa39
 def compare_splits(data, # dataset folder (phantoms with correlated patient slices show the effect)

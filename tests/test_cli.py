@@ -21,6 +21,10 @@ def test_outputs(trained):
     assert 'test' in json.loads((out/'config.json').read_text())['metrics']
     assert {'accuracy', 'macro_f1', 'recall_malignant'} <= set(m['valid'])
     assert len(list((out/'gradcam_samples').glob('*.png'))) >= 2   # one patient per class present in the small test set
+    assert json.loads((out/'config.json').read_text())['resize'] == 'body'   # the default, recorded for every serving path
+    md = (out/'report.md').read_text()
+    assert '## Shortcut test' in md and '| left-right flip |' in md and '| JPEG quality 30 |' in md
+    assert {r['change'] for r in rep['shortcuts']} >= {'left-right flip', 'JPEG quality 30'}
 
 def test_pkl_and_bundle_in_fresh_process(trained):
     "load_learner(model.pkl).predict works with no notebook globals, and the bundle gives the same probabilities."
@@ -55,6 +59,7 @@ def test_predict_goes_on_after_a_bad_file(trained, tmp_path):
     (['--pretrained', '--out', '{tmp}/p'], '--no-pretrained'),         # offline, no cached weights: fail fast
     (['--arch', 'vgg16', '--out', '{tmp}/a'], 'expected one of resnet18'),
     (['--data', '{tmp}/nowhere', '--out', '{tmp}/n'], 'not a folder'),
+    (['--resize', 'stretch', '--out', '{tmp}/r'], 'expected one of body, pad, padrand, crop, squash'),
 ])
 def test_train_user_errors(trained, tmp_path, args, msg):
     args = [a.format(run=trained/'run', tmp=tmp_path) for a in args]
