@@ -16,9 +16,9 @@ from .data import LungXAIError, VOCAB
 from .train import read_bundle_config, load_bundle, synthetic_note, _config_sha
 
 # %% auto #0
-__all__ = ['RUNTIME_DEPS', 'SPACE_FILES', 'MODEL_FILES', 'BUNDLE_FILES', 'MARKER', 'APP_PY', 'requirements_txt', 'model_card',
-           'portable_config', 'front_matter', 'space_meta', 'built_from', 'build_space', 'space_files', 'publish_space',
-           'push_model', 'load_from_hub', 'lung_xai_publish']
+__all__ = ['RUNTIME_DEPS', 'RESIZE_WORDS', 'SPACE_FILES', 'MODEL_FILES', 'BUNDLE_FILES', 'MARKER', 'APP_PY', 'requirements_txt',
+           'results_markdown', 'model_card', 'portable_config', 'front_matter', 'space_meta', 'built_from',
+           'build_space', 'space_files', 'publish_space', 'push_model', 'load_from_hub', 'lung_xai_publish']
 
 # %% ../nbs/06_hub.ipynb #e540ad1f
 RUNTIME_DEPS = ['fastai', 'fastcore', 'torch', 'torchvision', 'numpy', 'pandas', 'pillow', 'scikit-learn', 'scipy', 'matplotlib',
@@ -83,10 +83,25 @@ def _calib_expl_lines(cfg:dict, rep:dict|None)->list:
                 f"pointing game {_f(a['pointing'])}, share of the map on the lesion {_f(a['energy'])}, share outside the body {_f(a['outside'])}; "
                 f"deletion AUC {_f(a['deletion'])} (random maps {_f(a['deletion_random'])}), insertion {_f(a['insertion'])} (random {_f(a['insertion_random'])}); "
                 f"Spearman correlation with maps of a randomised model {_f(a['rand_spearman'])}; removing the lesion changed the class in {a['left_class']:.0%} of cases."]
+    sc = (rep or {}).get('shortcuts')
+    if sc:
+        out += ['', f"Shortcut test ({rep['split']['name']} split): share of predictions that change under a change that says nothing about the diagnosis: " +
+                '; '.join(f"{r['change']} {r['changed']:.1%}" for r in sc) + '.']
     o = cfg.get('ood')
     if o: out += ['', f"Out-of-distribution check: Mahalanobis distance of the four ResNet stages' pooled features to the training classes; "
                       f"threshold {o['threshold']:.2f} = the {o['percentile']:.0f}th percentile of the validation scores. Every answer above it carries a warning."]
     return out
+
+RESIZE_WORDS = {'body': "cropped to the body's bounding box, padded to a square", 'pad': 'the whole slice padded to a square',
+                'padrand': 'the whole slice padded to a square (random bars in training)', 'crop': 'centre-cropped to a square',
+                'squash': 'squashed to a square'}
+
+def results_markdown(model_dir, # a bundle folder with `report.json` and `metrics.json` beside it
+                    )->str:
+    "The model card's evidence as markdown: data and split, test figures with 95% CIs, calibration, explanations, shortcuts."
+    model_dir = Path(model_dir); cfg = read_bundle_config(model_dir)
+    rep, metrics = _read_json(model_dir/'report.json'), _read_json(model_dir/'metrics.json')
+    return '\n'.join([*_data_lines(cfg), '', *_eval_lines(rep, metrics), '', *_calib_expl_lines(cfg, rep)]) + '\n'
 
 def model_card(model_dir, # a bundle folder; `report.json` and `metrics.json` beside it are read when present
               )->str: # markdown, without front matter
@@ -100,7 +115,7 @@ def model_card(model_dir, # a bundle folder; `report.json` and `metrics.json` be
     if syn: lines += [f'> **Synthetic training data:** {syn}.', '']
     lines += ['## Model', '',
               f"- {cfg['arch']} (torchvision architecture, fastai head), classes {', '.join(cfg['vocab'])}; input {cfg['size']} px "
-              f"({cfg['resize']} resize of the whole slice); DICOM read in Hounsfield units through the window (level, width) = {tuple(cfg['window'])}.",
+              f"({RESIZE_WORDS.get(cfg['resize'], cfg['resize'])}); DICOM read in Hounsfield units through the window (level, width) = {tuple(cfg['window'])}.",
               f"- Files: `model.safetensors` (weights, no pickle), `ood.safetensors` (the out-of-distribution detector), `config.json` "
               f"(preprocessing, metrics, checksums). Format `{cfg['format']}`, written with lung_xai {cfg['versions']['lung_xai']}, "
               f"fastai {cfg['versions']['fastai']}, torch {cfg['versions']['torch']}.",
@@ -121,7 +136,7 @@ def model_card(model_dir, # a bundle folder; `report.json` and `metrics.json` be
               *(['- Trained and tested on synthetic phantoms: the figures above say how well it separates phantoms, nothing about patients.'] if syn else []),
               '- IQ-OTH/NCCD, the dataset this project targets, holds exact duplicates, runs of near-identical slices of one patient and '
               'non-square images that are all malignant: random splits leak them and published ~99 % accuracies come from such splits. '
-              'This project splits by groups and pads instead of squashing, but one hospital, one scanner type and ~110 patients cannot '
+              'This project splits by groups and crops every slice to the body instead of squashing, but one hospital, one scanner type and ~110 patients cannot '
               'support claims about other populations.',
               '- One slice at a time: no volume context, no patient history; nodules smaller than a few pixels at the input size are lost.',
               '- Grad-CAM shows where the class score is sensitive at a coarse layer, not why; a plausible map does not make a prediction '
