@@ -56,7 +56,7 @@ def lung_xai_train(data:str=None, # dataset folder with class folders; default: 
                    bs:int=16, # batch size
                    split:str='grouped', # 'grouped' (duplicates and slice runs never straddle) or 'random'
                    seed:int=42,
-                   pretrained:Param('ImageNet weights from torchvision\'s cache (never downloaded)', action=argparse.BooleanOptionalAction)=False,
+                   pretrained:Param('ImageNet weights: torchvision\'s cache, downloaded once when missing (a clear error within seconds offline)', action=argparse.BooleanOptionalAction)=False,
                    weights:str=None, # a file with torchvision's ImageNet weights for --arch (implies --pretrained)
                    lr:float=None, # learning rate; default: lr_find's valley
                    early_stop:int=None, # stop after this many epochs without a better valid macro-F1

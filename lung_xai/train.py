@@ -42,14 +42,30 @@ def cached_weights_path(arch:str)->Path:
     return Path(torch.hub.get_dir())/'checkpoints'/url.rsplit('/', 1)[-1]
 
 # %% ../nbs/02_train.ipynb #7c78dd09
+def _unreachable(url:str, timeout:float=5.)->str|None:
+    "None when `url`'s host accepts a connection within `timeout` seconds, else why not."
+    import socket
+    from urllib.parse import urlparse
+    u = urlparse(url)
+    try: socket.create_connection((u.hostname, u.port or (443 if u.scheme == 'https' else 80)), timeout=timeout).close()
+    except OSError as e: return f'{type(e).__name__}: {e}'
+
 def imagenet_weights(arch:str, # one of `ARCHS`
-                     weights=None, # a .pth/.safetensors file with torchvision's state dict; None: torchvision's cache
+                     weights=None, # a .pth/.safetensors file with torchvision's state dict; None: torchvision's cache, filled from the network if empty
+                     download:bool=True, # fetch torchvision's file when it is not cached (as fastai does); False: cache or file only
                     )->dict: # torchvision state dict
-    "ImageNet weights for `arch` from a file or torchvision's cache, never from the network."
+    "ImageNet weights for `arch` from a file or torchvision's cache, downloaded once when missing; one clear error within seconds when offline."
     fn = Path(weights) if weights else cached_weights_path(arch)
+    if not fn.is_file() and not weights and download:
+        url = getattr(torchvision.models, _TV_WEIGHTS[arch]).DEFAULT.url
+        why = _unreachable(url)
+        if why is None:
+            print(f'downloading {arch} ImageNet weights from {url} into {fn.parent}')
+            torch.hub.load_state_dict_from_url(url, map_location='cpu', progress=True, check_hash=True)
+        else: download = f'{url} cannot be reached ({why})'
     if not fn.is_file():
         raise LungXAIError(
-            f'{fn}: no ImageNet weights for {arch} (they are not downloaded at run time). Either put torchvision\'s file there '
+            f'{fn}: no ImageNet weights for {arch}' + (f'; {download}' if isinstance(download, str) else '') + '. Either put torchvision\'s file there '
             f'(on a machine with internet: python -c "import torchvision; torchvision.models.{arch}(weights=\'DEFAULT\')", '
             f'then copy {cached_weights_path(arch).name} into {cached_weights_path(arch).parent}), or pass a weights file '
             '(--weights FILE), or train from scratch (pretrained=False / --no-pretrained).')
@@ -88,13 +104,13 @@ def class_weights(dls)->torch.Tensor:
 # %% ../nbs/02_train.ipynb #ee595a51
 def lung_learner(dls, # from `lung_xai.data.lung_dls`
                  arch:str='resnet34', # resnet18, resnet34 (the seed's) or resnet50
-                 pretrained:bool=True, # ImageNet weights (from torchvision's cache or `weights`; never downloaded)
+                 pretrained:bool=True, # ImageNet weights (`weights`, else torchvision's cache, downloaded once when missing)
                  weights=None, # a file with torchvision's ImageNet state dict for `arch`
                  loss:str='weighted', # 'weighted' (class-weighted cross-entropy) or 'plain'
                  ps:float=0.5, # dropout of the head, as in the seed
                  verbose:bool=True, # print the class weights
                 ):
-    "A fastai `Learner`: torchvision ResNet, dropout head, class-weighted loss, CT metrics; offline pretrained weights."
+    "A fastai `Learner`: torchvision ResNet, dropout head, class-weighted loss, CT metrics; ImageNet weights that fail fast offline."
     _check_arch(arch)
     if loss not in ('weighted', 'plain'): raise LungXAIError(f"loss={loss!r}: expected 'weighted' or 'plain'")
     sd = imagenet_weights(arch, weights) if (pretrained or weights) else None
