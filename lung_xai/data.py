@@ -18,12 +18,12 @@ from fastai.vision.all import (DataBlock, TransformBlock, CategoryBlock, Transfo
                                ResizeMethod, PadMode, Normalize, aug_transforms, imagenet_stats, L)
 
 # %% auto #0
-__all__ = ['VOCAB', 'IMG_EXTS', 'DCM_EXTS', 'LUNG_WINDOW', 'MAX_PIXELS', 'PATIENT_TABLES', 'BIG_BUCKET', 'NEAR_BITS', 'RUN_BITS',
-           'RESIZE_METHODS', 'LungXAIError', 'class_of', 'load_ct', 'is_mask', 'mask_for', 'label_ct', 'Probe',
-           'cache_dir', 'probe', 'get_ct_items', 'near_pairs_allpairs', 'near_pairs', 'patient_ids', 'ct_groups',
-           'split_idxs', 'split3_idxs', 'CTSplitter', 'straddling', 'Audit', 'audit', 'plot_audit', 'body_mask',
-           'body_box', 'BodyResize', 'add_bars', 'RandomBars', 'ct_resize', 'LoadCT', 'ct_loader', 'ct_augs',
-           'lung_datablock', 'lung_dls']
+__all__ = ['VOCAB', 'IMG_EXTS', 'DCM_EXTS', 'LUNG_WINDOW', 'WINDOWS', 'MAX_PIXELS', 'PATIENT_TABLES', 'BIG_BUCKET', 'NEAR_BITS',
+           'RUN_BITS', 'RESIZE_METHODS', 'LungXAIError', 'class_of', 'load_ct', 'is_mask', 'mask_for', 'label_ct',
+           'Probe', 'cache_dir', 'probe', 'get_ct_items', 'near_pairs_allpairs', 'near_pairs', 'patient_ids',
+           'ct_groups', 'split_idxs', 'split3_idxs', 'CTSplitter', 'straddling', 'Audit', 'audit', 'plot_audit',
+           'body_mask', 'body_box', 'BodyResize', 'add_bars', 'RandomBars', 'ct_resize', 'LoadCT', 'ct_loader',
+           'ct_augs', 'lung_datablock', 'lung_dls']
 
 # %% ../nbs/00_data.ipynb #202f812e
 class LungXAIError(Exception):
@@ -34,6 +34,7 @@ VOCAB = ['Normal', 'Benign', 'Malignant']
 IMG_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff'}
 DCM_EXTS = {'.dcm', '.dicom'}
 LUNG_WINDOW = (-600, 1500)   # (level, width) in Hounsfield units: the usual lung window
+WINDOWS = {'lung': LUNG_WINDOW, 'mediastinum': (40, 400), 'bone': (400, 1800)}   # the usual (level, width) presets in HU
 MAX_PIXELS = 40_000_000      # a CT slice is ~0.25 MP; anything this big is a mistake or a decompression bomb
 
 # %% ../nbs/00_data.ipynb #e6bbf79c
