@@ -404,7 +404,7 @@ def _size_confounds(df:pd.DataFrame)->list:
             if sub.label.nunique() == 1 and df.label.nunique() > 1:
                 out.append(f'{what} {v} occurs only in {sub.label.iloc[0]} ({len(sub)} images): a model can learn the class '
                            'from the shape; keep the default resize=\'body\' (crops to the body, so neither the frame nor padding bars reach the model; '
-                           'padding alone moved a quarter of Benign test patients to Malignant in 04_evaluate), never squash')
+                           'padding alone leaves the cue in the bars: see 04_evaluate, Shape shortcuts), never squash')
     return out
 
 # %% ../nbs/00_data.ipynb #96171939
