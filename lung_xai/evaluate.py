@@ -387,8 +387,10 @@ def shortcut_sentences(df:pd.DataFrame)->list:
     for name, r in df.iterrows():
         worst = max(VOCAB, key=lambda c: np.nan_to_num(r[f'changed_{c}']))
         if r.changed > SHORTCUT_FLAG:
-            out.append(f"**{name}: {r.changed:.0%} of predictions change** ({worst} images: {r[f'changed_{worst}']:.0%}); the model uses "
-                       'something this change alters, which says nothing about the diagnosis: treat its answers on such images with suspicion.')
+            out.append(f"**{name}: {r.changed:.0%} of predictions change** ({worst} images: {r[f'changed_{worst}']:.0%}): the answers depend on "
+                       'something this change alters. For a shape, an orientation or a file format that is a shortcut; for brightness and contrast, '
+                       'remember that on CT a lesion\'s density is evidence (a calcified nodule is bright), so read it as sensitivity to how the '
+                       'image was windowed or exported, and treat answers on differently exported images with suspicion.')
         else: out.append(f'{name}: {r.changed:.1%} of predictions change (at most {SHORTCUT_FLAG:.0%} expected of a model that reads the lungs).')
     return out
 
