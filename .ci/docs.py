@@ -55,6 +55,20 @@ def check():
     bad = [p for p in (root/'_proc').glob('*.ipynb') if p.stat().st_size == 0]
     if not (root/'_proc'/'_quarto.yml').exists() or bad: sys.exit(f'docs processing failed: {bad or "no _quarto.yml in _proc"}')
     print(f'docs processing OK: {len(list((root/"_proc").glob("*.ipynb")))} notebooks ready for `quarto render`')
+    print('the site\'s pages, in sidebar order:')
+    for p in pages(): print(f'  {p}')
+
+def pages() -> list:
+    "One line per page of the site, in the sidebar's order: file, title and the one-line summary under it."
+    import yaml
+    side = yaml.safe_load((root/'nbs'/'sidebar.yml').read_text())['website']['sidebar']['contents']
+    out = []
+    for fn in side:
+        md = next((c.source for c in read_nb(root/'nbs'/fn).cells if c.cell_type == 'markdown'), '')
+        title = next((l[2:] for l in md.splitlines() if l.startswith('# ')), '?')
+        summary = next((l[2:] for l in md.splitlines() if l.startswith('> ')), '')
+        out.append(f'{fn.replace(".ipynb", ".html"):20s} {title}: {summary}')
+    return out
 
 if __name__ == '__main__':
     cmd = sys.argv[1] if len(sys.argv) > 1 else 'check'
