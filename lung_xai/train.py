@@ -14,7 +14,7 @@ from torch import nn
 from sklearn.metrics import recall_score
 from fastai.vision.all import (vision_learner, resnet18, resnet34, resnet50, accuracy, F1Score, AccumMetric, CrossEntropyLossFlat,
                                SaveModelCallback, EarlyStoppingCallback, set_seed, valley, slide, Datasets, Categorize, ToTensor,
-                               IntToFloatTensor, Normalize, Resize, patch, num_distrib, rank_distrib)
+                               IntToFloatTensor, Normalize, Resize, patch, num_distrib, rank_distrib, compose_tfms)
 from fastai.distributed import DistributedDL
 from safetensors.torch import save_file, load_file
 from .ood import OODDetector, stage_features, ood_scores, answer_warnings, fit_ood
@@ -381,10 +381,11 @@ def ct_batch(learn, # a learner from `lung_learner`, `load_learner` or `load_bun
              imgs:list, # loaded images (from `load_ct` / `ct_loader(learn)`)
             )->torch.Tensor: # the normalised model input, a plain tensor on the learner's device
     "The learner's validation transforms applied straight to loaded images: what `test_dl` gives, without building a DataLoader."
-    dl = learn.dls.valid
-    xb = torch.stack([dl.after_item((o,))[0] for o in imgs])
+    dl = learn.dls.valid   # split_idx=1 given explicitly: the pipelines are shared with the training loader, whose last
+                           # iteration may have left them in training mode (random flips, lighting) until the next one
+    xb = torch.stack([compose_tfms((o,), dl.after_item.fs, split_idx=1)[0] for o in imgs])
     if dl.device is not None: xb = xb.to(dl.device)
-    return dl.after_batch((xb,))[0].as_subclass(torch.Tensor)   # a plain tensor: no fastai dispatch on every op of the forward
+    return compose_tfms((xb,), dl.after_batch.fs, split_idx=1)[0].as_subclass(torch.Tensor)   # plain tensor: no fastai dispatch in the forward
 
 def probs_fn(learn):
     "The learner's output activation: its calibrated softmax when the loss has a temperature, else softmax."
