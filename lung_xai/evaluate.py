@@ -16,7 +16,7 @@ from fastai.vision.all import noop
 from PIL import Image, ImageEnhance, ImageOps
 from fastai.vision.all import PILImage
 from .data import LungXAIError, VOCAB, ct_groups, patient_ids, label_ct, mask_for, ct_loader, add_bars
-from .train import save_fig, ct_batch, probs_fn, learner_config
+from .train import save_fig, ct_batch, probs_fn
 
 # %% auto #0
 __all__ = ['SHORTCUT_FLAG', 'STUDY_CANDIDATES', 'wilson', 'bootstrap_ci', 'group_bootstrap', 'ece', 'reliability',
@@ -452,14 +452,15 @@ def resize_study(out, # folder for the runs, one per candidate (a finished candi
                  **train_kw, # anything else `train_run` takes (size, epochs, ...)
                 )->pd.DataFrame:
     "Per (resize, confound): accuracy on square new patients, and the share of predictions that change when they get the confound's shape."
-    from lung_xai.train import train_run, phantom_cache, TEST_SEED_OFFSET
+    from lung_xai.train import train_run, phantom_cache, load_bundle
     from lung_xai.data import get_ct_items
     rows = []
     for method, conf in candidates:
         run = Path(out)/f"{method}-{'confound' if conf else 'square'}"
         if (run/'study.json').is_file(): rows.append(json.loads((run/'study.json').read_text())); continue
-        learn = train_run(run, phantoms=dict(confound=conf), resize=method, force=True, **train_kw)
-        size = learner_config(learn)['size']
+        if not (run/'config.json').is_file(): train_run(run, phantoms=dict(confound=conf), resize=method, force=True, **train_kw)
+        learn = load_bundle(run)   # scored as users get it: the saved bundle
+        size = learn.bundle_config['size']
         items = [f for s in test_seeds for f in get_ct_items(phantom_cache(n=n_test, size=size, seed=s))]
         rng = np.random.default_rng(0)
         sc = shortcut_test(learn, items, {'bars': lambda im: add_bars(im, aspect, rng.random())}).loc['bars']
