@@ -12,5 +12,5 @@ def test_bench_cli(tmp_path):
     assert 'near-duplicate pairs, 100,000 hashes' in r.stdout and 'pytorch-grad-cam' in r.stdout
 
 def test_bench_bad_section():
-    r = run('lung_xai_bench', '--only', 'gpu')
+    r = run('lung_xai_bench', '--only', 'tpu')
     assert r.returncode == 2 and 'expected some of serving' in r.stderr and 'Traceback' not in r.stderr, r.stderr
