@@ -14,11 +14,11 @@ from torch import nn
 from sklearn.metrics import recall_score
 from fastai.vision.all import (vision_learner, resnet18, resnet34, resnet50, accuracy, F1Score, AccumMetric, CrossEntropyLossFlat,
                                SaveModelCallback, EarlyStoppingCallback, set_seed, valley, slide, Datasets, Categorize, ToTensor,
-                               IntToFloatTensor, Normalize, Resize, patch, num_distrib, rank_distrib, compose_tfms)
+                               IntToFloatTensor, Normalize, Resize, ResizeMethod, patch, num_distrib, rank_distrib, compose_tfms)
 from fastai.distributed import DistributedDL
 from safetensors.torch import save_file, load_file
 from .ood import OODDetector, stage_features, ood_scores, answer_warnings, fit_ood
-from .data import (cache_dir, LungXAIError, VOCAB, RESIZE_METHODS, BodyResize, LoadCT, ct_resize, ct_loader, lung_dls, get_ct_items, ct_groups,
+from .data import (cache_dir, LungXAIError, VOCAB, BodyResize, RandomBars, LoadCT, ct_resize, ct_loader, lung_dls, get_ct_items, ct_groups,
                            straddling)
 
 # %% auto #0
@@ -269,7 +269,9 @@ def learner_config(learn)->dict:
     rs = [t for t in dl.after_item if isinstance(t, (Resize, BodyResize))]
     nm = [t for t in dl.after_batch if isinstance(t, Normalize)]
     if not (rs and nm): raise LungXAIError('this learner was not built by lung_dls (no Resize/Normalize in its pipeline)')
-    method = 'body' if isinstance(rs[0], BodyResize) else {v: k for k, v in RESIZE_METHODS.items() if k != 'body'}[rs[0].method]
+    method = ('body' if isinstance(rs[0], BodyResize) else
+              'padrand' if any(isinstance(t, RandomBars) for t in learn.dls.train.after_item) else
+              {ResizeMethod.Pad: 'pad', ResizeMethod.Crop: 'crop', ResizeMethod.Squish: 'squash'}[rs[0].method])   # the name `ct_resize` took
     return dict(arch=getattr(learn, 'arch_name', None), n_out=len(learn.dls.vocab), vocab=list(learn.dls.vocab),
                 size=int(rs[0].size[0]), resize=method, window=list(w) if (w := ct_loader(learn).window) else None,
                 normalize=dict(mean=nm[0].mean.flatten().tolist(), std=nm[0].std.flatten().tolist()),
