@@ -85,7 +85,7 @@ def _calib_expl_lines(cfg:dict, rep:dict|None)->list:
                 f"Spearman correlation with maps of a randomised model {_f(a['rand_spearman'])}; removing the lesion changed the class in {a['left_class']:.0%} of cases."]
     sc = (rep or {}).get('shortcuts')
     if sc:
-        out += ['', f"Shortcut test ({rep['split']['name']} split; `report.md` says what each row means): share of predictions that change when the image is " +
+        out += ['', f"Shortcut test ({rep['split']['name']} split; `report.md` says what each row means): share of predictions that change under each edit: " +
                 '; '.join(f"{r['change']} {r['changed']:.1%}" for r in sc) + '.']
     o = cfg.get('ood')
     if o: out += ['', f"Out-of-distribution check: Mahalanobis distance of the four ResNet stages' pooled features to the training classes; "
