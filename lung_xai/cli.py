@@ -68,13 +68,12 @@ def lung_xai_train(data:str=None, # dataset folder with class folders; default: 
     "Train a lung CT classifier (lr_find + fine_tune) and write plots, metrics.json, model.pkl and the bundle."
     from lung_xai.train import train_run
     from lung_xai.evaluate import evaluate_run
-    from lung_xai.data import audit
     with cli_errors():
         learn = train_run(out, data=data, arch=arch, size=size, bs=bs, epochs=epochs, split=split, seed=seed, pretrained=pretrained,
                           weights=weights, lr=lr, early_stop=early_stop, n_phantoms=n_phantoms, force=force,
                           test_pct=test_pct, resize=resize)
         if learn is None: return   # another rank of a data-parallel run: rank 0 writes the outputs
-        evaluate_run(learn, out, calibrate=True, audit=audit(learn.dls.path))
+        evaluate_run(learn, out, calibrate=True)   # with the data's audit
     print(f'report: {Path(out)/"report.md"}')
 
 # %% ../nbs/07_cli.ipynb #0efa19bd
@@ -106,11 +105,10 @@ def lung_xai_evaluate(model:str='results', # bundle folder
     "Evaluate a saved model on its recorded test set: metrics with 95% group-bootstrap CIs, calibration, Grad-CAM, report.md."
     from lung_xai.train import load_bundle, bundle_dls
     from lung_xai.evaluate import evaluate_run
-    from lung_xai.data import audit
     with cli_errors():
         learn = load_bundle(model)
         learn.dls = bundle_dls(learn, data)
-        ev = evaluate_run(learn, out, tta=tta, audit=audit(learn.dls.path))   # the audit's shape confounds join the shortcut test
+        ev = evaluate_run(learn, out, tta=tta)   # with the data's audit: its shape confounds join the shortcut test
     o = ev.overall
     print(f"{ev.split['name']} set (n={ev.split['n']} images, {ev.split['n_groups']} {ev.split['groups']}): macro-F1 {o.value['macro_f1']:.3f} "
           f"({o.low['macro_f1']:.3f}-{o.high['macro_f1']:.3f}); report: {Path(out)/'report.md'}")

@@ -394,18 +394,26 @@ class Audit:
     findings:list = field(default_factory=list)
     straddle:dict = field(default_factory=dict)
     def __repr__(self): return f'{self.classes.to_string()}\n\n' + '\n'.join(f'- {f}' for f in self.findings)
+    @property
+    def aspect_confounds(self)->dict:
+        "Aspect ratios (width/height, not 1) that occur in a single class: {aspect: class}."
+        return {v: c for (col, v), (c, n) in _one_class_shapes(self.items).items() if col == 'aspect'}
+
+def _one_class_shapes(df:pd.DataFrame)->dict:
+    "{(column, value): (class, images)} for sizes (but the commonest) and aspect ratios (but 1) found in a single class."
+    out, common = {}, df['size'].mode()[0]
+    if df.label.nunique() < 2: return out
+    for col in ('size', 'aspect'):
+        for v, sub in df.groupby(col):
+            if (col == 'size' and v == common) or (col == 'aspect' and v == 1.0): continue
+            if sub.label.nunique() == 1: out[(col, v)] = (sub.label.iloc[0], len(sub))
+    return out
 
 def _size_confounds(df:pd.DataFrame)->list:
     "Sentences for sizes and aspect ratios that occur in a single class."
-    out, common = [], df['size'].mode()[0]
-    for col, what in [('size', 'size'), ('aspect', 'aspect ratio')]:
-        for v, sub in df.groupby(col):
-            if (col == 'size' and v == common) or (col == 'aspect' and v == 1.0): continue
-            if sub.label.nunique() == 1 and df.label.nunique() > 1:
-                out.append(f'{what} {v} occurs only in {sub.label.iloc[0]} ({len(sub)} images): a model can learn the class '
-                           'from the shape; keep the default resize=\'body\' (crops to the body, so neither the frame nor padding bars reach the model; '
-                           'padding alone leaves the cue in the bars: see 04_evaluate, Shape shortcuts), never squash')
-    return out
+    return [f"{'size' if col == 'size' else 'aspect ratio'} {v} occurs only in {c} ({n} images): a model can learn the class from the shape; "
+            "keep the default resize='body' (crops to the body, so neither the frame nor padding bars reach the model; padding alone leaves "
+            "the cue in the bars: see 04_evaluate, Shape shortcuts), never squash" for (col, v), (c, n) in _one_class_shapes(df).items()]
 
 # %% ../nbs/00_data.ipynb #96171939
 def audit(path, # dataset folder (or a list of items)

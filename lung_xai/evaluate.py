@@ -15,14 +15,14 @@ from sklearn.metrics import (balanced_accuracy_score, f1_score, confusion_matrix
 from fastai.vision.all import noop
 from PIL import Image, ImageEnhance, ImageOps
 from fastai.vision.all import PILImage
-from .data import LungXAIError, VOCAB, ct_groups, patient_ids, label_ct, mask_for, ct_loader, add_bars
-from .train import save_fig, ct_batch, probs_fn
+from .data import LungXAIError, VOCAB, ct_groups, patient_ids, label_ct, mask_for, ct_loader, add_bars, audit as audit_data
+from .train import save_fig, predict
 
 # %% auto #0
 __all__ = ['SHORTCUT_FLAG', 'STUDY_CANDIDATES', 'wilson', 'bootstrap_ci', 'group_bootstrap', 'ece', 'reliability',
            'fit_temperature', 'Evaluation', 'eval_groups', 'evaluate', 'plot_confusion', 'plot_roc', 'plot_reliability',
-           'split_sentence', 'write_report', 'shortcut_changes', 'shape_confounds', 'shortcut_test',
-           'shortcut_sentences', 'evaluate_run', 'resize_study', 'compare_splits']
+           'split_sentence', 'write_report', 'shortcut_changes', 'shortcut_test', 'shortcut_sentences', 'evaluate_run',
+           'resize_study', 'compare_splits']
 
 # %% ../nbs/04_evaluate.ipynb #65352dc8
 def wilson(k:int, # successes
@@ -344,24 +344,13 @@ def _jpeg(img, quality:int=30):
     b = io.BytesIO(); img.save(b, format='JPEG', quality=quality); b.seek(0)
     return PILImage(Image.open(b).convert(img.mode))
 
-def shortcut_changes(aspects=(), # width/height ratios found in one class only (`shape_confounds`)
+def shortcut_changes(aspects=(), # width/height ratios found in one class only (`Audit.aspect_confounds`)
                      seed:int=0)->dict:
     "The class-irrelevant changes to test: the confound's shapes as bars (at random heights), a flip, JPEG q30, brightness/contrast."
     rng = np.random.default_rng(seed)
     ch = {f'shape {a:.2f} (w/h) with black bars': (lambda im, a=a: add_bars(im, a, rng.random())) for a in aspects}
     return ch | {'left-right flip': lambda im: PILImage(ImageOps.mirror(im)), 'JPEG quality 30': _jpeg,
                  'brightness +10%, contrast -10%': lambda im: PILImage(ImageEnhance.Contrast(ImageEnhance.Brightness(im).enhance(1.1)).enhance(0.9))}
-
-def shape_confounds(audit)->dict:
-    "Aspect ratios (width/height, not 1) that the audit found in a single class: {aspect: class}."
-    df = audit.items
-    one = df[df.aspect != 1.0].groupby('aspect').label.agg(lambda s: s.iloc[0] if s.nunique() == 1 else None).dropna()
-    return dict(one) if df.label.nunique() > 1 else {}
-
-def _probs(learn, imgs, bs:int=32)->np.ndarray:
-    act = probs_fn(learn)
-    with torch.inference_mode():
-        return np.concatenate([act(learn.model.eval()(ct_batch(learn, imgs[i:i + bs]))).float().cpu().numpy() for i in range(0, len(imgs), bs)])
 
 def shortcut_test(learn, # a trained learner
                   items, # labelled image files (class folders)
@@ -371,10 +360,11 @@ def shortcut_test(learn, # a trained learner
     changes = shortcut_changes() if changes is None else changes
     load = ct_loader(learn); imgs = [load(f) for f in items]
     y = np.array([VOCAB.index(label_ct(f)) for f in items])
-    p0 = _probs(learn, imgs); a0 = p0.argmax(1)
+    probs = lambda ims: predict(learn, ims)[[f'p_{c}' for c in VOCAB]].to_numpy(float)   # the one prediction path
+    p0 = probs(imgs); a0 = p0.argmax(1)
     rows = {}
     for name, f in changes.items():
-        p1 = _probs(learn, [f(im) for im in imgs]); a1 = p1.argmax(1)
+        p1 = probs([f(im) for im in imgs]); a1 = p1.argmax(1)
         rows[name] = dict(changed=float((a0 != a1).mean()), **{f'changed_{c}': float((a0 != a1)[y == i].mean()) if (y == i).any() else np.nan for i, c in enumerate(VOCAB)},
                           mean_abs_dp=float(np.abs(p1 - p0).sum(1).mean() / 2), acc_before=float((a0 == y).mean()), acc_after=float((a1 == y).mean()))
     df = pd.DataFrame(rows).T.rename_axis('change')
@@ -401,13 +391,14 @@ def evaluate_run(learn, # a trained learner; `dls.valid` is the validation split
                  tta:bool=False, calibrate:bool=False, # store the temperature fitted on valid in out/model.pkl and the bundle
                  n_cam:int=3, # Grad-CAM samples per class
                  n_explain:int=48, # lesion images (half Benign, half Malignant, different patients) for the explanation table (0: skip)
-                 audit=None, # a `lung_xai.data.audit` result to include (its shape confounds join the shortcut test)
+                 audit=True, # True: audit the learner's data folder (`lung_xai.data.audit`); or an `Audit`; None: no audit. Its shape confounds join the shortcut test
                  n_shortcut:int=150, # evaluation images for the shortcut test, a third per class where there are enough (0: skip)
                 )->Evaluation:
     "Fit the temperature on valid, evaluate the test set once (the headline), and write plots, maps and report.md/json to `out`."
     from lung_xai.gradcam import save_gradcam_samples, plot_top_losses_cam, explanation_report, spread_items
     from lung_xai.train import save_bundle, export_pkl
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    if audit is True: audit = audit_data(learn.dls.path)
     sp = dict(getattr(learn.dls, 'split_info', None) or {'how': 'unknown'})
     data = data if data is not None else sp.get('source', '')
     ev_va = evaluate(learn, learn.dls.valid, split=dict(sp, name='valid'))
@@ -429,7 +420,7 @@ def evaluate_run(learn, # a trained learner; `dls.valid` is the validation split
     if n_shortcut:
         ys = np.array([label_ct(f) for f in items]); rng = np.random.default_rng(0)
         pick = sorted(j for c in VOCAB for j in rng.permutation(np.flatnonzero(ys == c))[:n_shortcut // len(VOCAB)])
-        shortcuts = shortcut_test(learn, [items[j] for j in pick], shortcut_changes(list(shape_confounds(audit)) if audit is not None else []))
+        shortcuts = shortcut_test(learn, [items[j] for j in pick], shortcut_changes(list(audit.aspect_confounds) if audit is not None else []))
     write_report(ev, out, data=data, audit=audit, explanation=summary, shortcuts=shortcuts, top_losses=plot_top_losses_cam(learn, k=9, dl=dl, label=ev.split['name']),
                  history_png='metrics.png' if (out/'metrics.png').is_file() else None, valid=ev_va)
     if calibrate:
