@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2, numpy as np, pandas as pd, torch
 from scipy.stats import spearmanr
 from fastai.vision.all import Hook
-from .data import LungXAIError, VOCAB, load_ct, mask_for, label_ct, ct_loader, ct_groups, body_mask, body_box
+from .data import LungXAIError, VOCAB, load_ct, mask_for, label_ct, ct_loader, ct_groups, body_mask
 from .train import learner_config, predict, ct_batch, probs_fn
 from .synth import redraw
 from .ood import RESNET_BLOCKS, stage_features, ood_scores
@@ -140,10 +140,11 @@ OUTSIDE_FLAG = 0.5   # a map with more than this share of its mass outside the b
 
 def outside_share(cam:np.ndarray, # (h, w) map on the image's geometry
                   img, # the image
+                  body:np.ndarray|None=None, # its `body_mask`, when already computed
                  )->float:
     "Share of a map's mass outside the body (`body_mask`); nan for an all-zero map."
     s = float(cam.sum())
-    return float((cam * ~body_mask(img)).sum() / s) if s > 0 else float('nan')
+    return float((cam * ~(body_mask(img) if body is None else body)).sum() / s) if s > 0 else float('nan')
 
 # %% ../nbs/03_gradcam.ipynb #1028a90c
 @dataclass
@@ -193,9 +194,10 @@ def _cams(learn, xb, originals=None, target=None, layer=None, method=None, broad
     name = next((k for k, v in RESNET_BLOCKS.items() if v == path), path)
     res = CAMResult(raw, cams, tg.tolist(), act(logits.detach().float()).cpu().numpy(), layer=name, method=method, ood=ood)
     if originals is not None:
-        rm = learner_config(learn)['resize']
-        res.originals, res.on_original = originals, [cam_to_original(c, *o.size, rm, body_box(o) if rm == 'body' else None) for c, o in zip(cams, originals)]
-        res.outside = [outside_share(c, o) if m.max() > 0 else float('nan') for c, o, m in zip(res.on_original, originals, raw)]
+        rm, bodies = learner_config(learn)['resize'], [body_mask(o) for o in originals]   # one body per image: its box and the outside share
+        res.originals = originals
+        res.on_original = [cam_to_original(c, *o.size, rm, cv2.boundingRect(b.astype(np.uint8)) if rm == 'body' else None) for c, o, b in zip(cams, originals, bodies)]
+        res.outside = [outside_share(c, o, b) if m.max() > 0 else float('nan') for c, o, b, m in zip(res.on_original, originals, bodies, raw)]
     return res
 
 def gradcam(learn, # a fastai learner (from `lung_learner`, `load_learner` or `load_bundle`)
