@@ -277,7 +277,11 @@ def _upload(repo_id:str, folder:Path, files:list, repo_type:str, token, private:
     api = HfApi(endpoint=ep, token=tok)
     try:
         api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, **({'space_sdk': 'gradio'} if repo_type == 'space' else {}))
+        if private and not api.repo_info(repo_id, repo_type=repo_type).private:   # create_repo leaves an existing repository as it is
+            raise LungXAIError(f'{repo_type} {repo_id} already exists and is public, and --private does not change that: make it private '
+                               'in its settings on the Hub first (or publish without --private); nothing was uploaded')
         api.upload_folder(repo_id=repo_id, folder_path=folder, repo_type=repo_type, allow_patterns=files, commit_message=message)
+    except LungXAIError: raise
     except Exception as e: raise _hub_error(f'uploading to {repo_type} {repo_id}', e, tok) from None
     return f"{ep}/{'spaces/' if repo_type == 'space' else ''}{repo_id}"
 
