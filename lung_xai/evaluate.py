@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_evaluate.ipynb #86d295d3
 from __future__ import annotations
-import io, json, warnings
+import io, json, shutil, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,14 +15,14 @@ from sklearn.metrics import (balanced_accuracy_score, f1_score, confusion_matrix
 from fastai.vision.all import noop
 from PIL import Image, ImageEnhance, ImageOps
 from fastai.vision.all import PILImage
-from .data import LungXAIError, VOCAB, ct_groups, patient_ids, label_ct, mask_for, ct_loader, add_bars, audit as audit_data
+from .data import LungXAIError, VOCAB, cache_dir, get_ct_items, ct_groups, patient_ids, label_ct, mask_for, ct_loader, add_bars, audit as audit_data
 from .train import save_fig, predict
 
 # %% auto #0
 __all__ = ['SHORTCUT_FLAG', 'STUDY_CANDIDATES', 'wilson', 'bootstrap_ci', 'group_bootstrap', 'ece', 'reliability',
            'fit_temperature', 'Evaluation', 'eval_groups', 'evaluate', 'plot_confusion', 'plot_roc', 'plot_reliability',
            'split_sentence', 'write_report', 'shortcut_changes', 'shortcut_test', 'shortcut_sentences', 'evaluate_run',
-           'resize_study', 'compare_splits']
+           'resize_study', 'compare_splits', 'split_gap', 'leakage_study']
 
 # %% ../nbs/04_evaluate.ipynb #65352dc8
 def wilson(k:int, # successes
@@ -462,16 +462,59 @@ def resize_study(out, # folder for the runs, one per candidate (a finished candi
 
 # %% ../nbs/04_evaluate.ipynb #8d55aa39
 def compare_splits(data, # dataset folder (phantoms with correlated patient slices show the effect)
-                   out, # folder for the two runs (out/random, out/grouped)
+                   out, # folder for the runs, out/{split}-seed{seed}; a finished run with the same recipe is read back
+                   seeds=(1, 2, 3), # one training per split and seed; the seed draws the split and the initial weights
+                   new_patients=None, # a folder of images of patients that `data` does not hold: every model is scored there too
                    n_boot:int=500, **train_kw, # anything `lung_xai.train.train_run` takes (epochs, size, arch, ...)
                   )->pd.DataFrame:
-    "Train one recipe on a random and on a grouped split of `data` and compare the validation metrics (with CIs)."
+    "Per seed, train one recipe on a random and on a grouped split of `data`; macro-F1 (95% CI) on each validation split and on `new_patients`."
     from lung_xai.train import train_run
-    rows = {}
-    for how in ('random', 'grouped'):
-        learn = train_run(Path(out)/how, data=data, split=how, force=True, **train_kw)
-        ev = evaluate(learn, n_boot=n_boot); o = ev.overall
-        rows[how] = dict(n_valid=ev.split['n'], groups_straddling=ev.split.get('groups_straddling'),
-                         **{m: f'{o.value[m]:.3f} ({o.low[m]:.3f}–{o.high[m]:.3f})' for m in o.index},
-                         benign_recall=f"{ev.per_class.recall['Benign']:.3f}")
-    return pd.DataFrame(rows).T.rename_axis('split')
+    recipe = dict(data=str(data), new_patients=str(new_patients) if new_patients else None, n_boot=n_boot, **train_kw)
+    new = get_ct_items(new_patients) if new_patients else None
+    rows = []
+    for seed in seeds:
+        for how in ('random', 'grouped'):
+            run = Path(out)/f'{how}-seed{seed}'; fn = run/'compare.json'
+            prev = json.loads(fn.read_text()) if fn.is_file() else {}
+            if prev.get('recipe') == recipe: rows.append(prev['row']); continue
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore'); learn = train_run(run, data=data, split=how, seed=seed, force=True, **train_kw)
+            ev = evaluate(learn, n_boot=n_boot)
+            r = dict(split=how, seed=seed, n_valid=ev.split['n'], straddling=ev.split['groups_straddling']['train/valid'],
+                     **{f'valid{s}': float(getattr(ev.overall, c)['macro_f1']) for s, c in (('', 'value'), ('_low', 'low'), ('_high', 'high'))})
+            if new:
+                en = evaluate(learn, learn.dls.test_dl(new, with_labels=True), split=dict(name='new patients'), n_boot=n_boot)
+                r.update(n_new=len(new), **{f'new{s}': float(getattr(en.overall, c)['macro_f1']) for s, c in (('', 'value'), ('_low', 'low'), ('_high', 'high'))},
+                         optimism=r['valid'] - float(en.overall.value['macro_f1']))
+            fn.write_text(json.dumps(dict(recipe=recipe, row=r), indent=2)); rows.append(r)
+    for r in rows:   # the rate each run trained at, and lr_find's proposal (from the run's own metrics.json)
+        lr = json.loads((Path(out)/f"{r['split']}-seed{r['seed']}"/'metrics.json').read_text())['lr']
+        r.update(lr_valley=lr.get('valley'), lr_used=lr['used'])
+    return pd.DataFrame(rows).set_index(['split', 'seed']).sort_index()
+
+# %% ../nbs/04_evaluate.ipynb #102416b1
+def split_gap(cmp:pd.DataFrame # from `compare_splits`
+             )->pd.DataFrame:
+    "Per split, over seeds: mean [min, max] of the validation and new-patient macro-F1 and of the optimism (validation − new patients)."
+    cols = [c for c in ('straddling', 'valid', 'new', 'optimism') if c in cmp]
+    g = cmp[cols].groupby(level='split')
+    fmt = lambda s: f'{s.mean():.3f} [{s.min():.3f}, {s.max():.3f}]' if s.name != 'straddling' else f'{s.mean():.0f}'
+    out = g.agg(lambda s: fmt(s)); out.insert(0, 'seeds', g.size())
+    d = cmp.xs('random').valid - cmp.xs('grouped').valid
+    out.loc['random − grouped', ['seeds', 'valid']] = [len(d), f'{d.mean():+.3f} [{d.min():+.3f}, {d.max():+.3f}], random higher in {(d > 0).sum()} of {len(d)}']
+    return out.fillna('')
+
+# %% ../nbs/04_evaluate.ipynb #76b7a79d
+def leakage_study(out=None, # folder for the data and the runs; None: `cache_dir()/'leakage-study'` (kept: a rerun reads back)
+                  seeds=(1, 2, 3), # see `compare_splits`
+                  n:int=700, # images in the dataset that is split
+                  n_new:int=300, # images of new patients
+                  size:int=128, epochs:int=6, **train_kw, # the recipe, as `lung_xai.train.train_run` takes it
+                 )->pd.DataFrame:
+    "`compare_splits` on harder phantoms at the IQ-OTH/NCCD class ratio, every model also scored on `n_new` phantoms of new patients."
+    from lung_xai.synth import make_phantoms
+    out = Path(out or cache_dir()/'leakage-study')
+    for name, k, s in (('data', n, 7), ('new_patients', n_new, 1007)):   # different seeds: different patients
+        if not (out/name/'phantoms.csv').is_file():
+            shutil.rmtree(out/name, ignore_errors=True); make_phantoms(out/name, n=k, size=size, seed=s)
+    return compare_splits(out/'data', out/'runs', seeds, out/'new_patients', size=size, epochs=epochs, **train_kw)
