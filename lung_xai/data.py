@@ -548,7 +548,7 @@ def lung_datablock(size:int=224, # model input side
                      get_y=label_ct, splitter=CTSplitter(split, valid_pct, seed, test_pct), item_tfms=[RandomBars()] * (resize == 'padrand') + [ct_resize(size, resize)],
                      batch_tfms=[*(ct_augs() if aug else []), Normalize.from_stats(*imagenet_stats)])
 
-def lung_dls(path, # dataset folder with class folders (Kaggle or seed layout)
+def lung_dls(path, # dataset folder with class folders (Kaggle layout, or normal/benign/malignant)
              size:int=224, # model input side
              bs:int=32, # batch size
              split:str='grouped', # 'grouped' (default) or 'random'
