@@ -103,11 +103,11 @@ def class_weights(dls)->torch.Tensor:
 
 # %% ../nbs/02_train.ipynb #ee595a51
 def lung_learner(dls, # from `lung_xai.data.lung_dls`
-                 arch:str='resnet34', # resnet18, resnet34 (the seed's) or resnet50
+                 arch:str='resnet34', # resnet18, resnet34 (the original project's) or resnet50
                  pretrained:bool=True, # ImageNet weights (`weights`, else torchvision's cache, downloaded once when missing)
                  weights=None, # a file with torchvision's ImageNet state dict for `arch`
                  loss:str='weighted', # 'weighted' (class-weighted cross-entropy) or 'plain'
-                 ps:float=0.5, # dropout of the head, as in the seed
+                 ps:float=0.5, # dropout of the head, as in the original project
                  verbose:bool=True, # print the class weights
                 ):
     "A fastai `Learner`: torchvision ResNet, dropout head, class-weighted loss, CT metrics; ImageNet weights that fail fast offline."
