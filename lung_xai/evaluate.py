@@ -469,6 +469,7 @@ def compare_splits(data, # dataset folder (phantoms with correlated patient slic
                   )->pd.DataFrame:
     "Per seed, train one recipe on a random and on a grouped split of `data`; macro-F1 (95% CI) on each validation split and on `new_patients`."
     from lung_xai.train import train_run
+    f1 = lambda ev, k: {f'{k}{s}': float(getattr(ev.overall, c)['macro_f1']) for s, c in (('', 'value'), ('_low', 'low'), ('_high', 'high'))}
     recipe = dict(data=str(data), new_patients=str(new_patients) if new_patients else None, n_boot=n_boot, **train_kw)
     new = get_ct_items(new_patients) if new_patients else None
     rows = []
@@ -480,12 +481,10 @@ def compare_splits(data, # dataset folder (phantoms with correlated patient slic
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore'); learn = train_run(run, data=data, split=how, seed=seed, force=True, **train_kw)
             ev = evaluate(learn, n_boot=n_boot)
-            r = dict(split=how, seed=seed, n_valid=ev.split['n'], straddling=ev.split['groups_straddling']['train/valid'],
-                     **{f'valid{s}': float(getattr(ev.overall, c)['macro_f1']) for s, c in (('', 'value'), ('_low', 'low'), ('_high', 'high'))})
+            r = dict(split=how, seed=seed, n_valid=ev.split['n'], straddling=ev.split['groups_straddling']['train/valid'], **f1(ev, 'valid'))
             if new:
                 en = evaluate(learn, learn.dls.test_dl(new, with_labels=True), split=dict(name='new patients'), n_boot=n_boot)
-                r.update(n_new=len(new), **{f'new{s}': float(getattr(en.overall, c)['macro_f1']) for s, c in (('', 'value'), ('_low', 'low'), ('_high', 'high'))},
-                         optimism=r['valid'] - float(en.overall.value['macro_f1']))
+                r.update(n_new=len(new), **f1(en, 'new')); r['optimism'] = r['valid'] - r['new']
             fn.write_text(json.dumps(dict(recipe=recipe, row=r), indent=2)); rows.append(r)
     for r in rows:   # the rate each run trained at, and lr_find's proposal (from the run's own metrics.json)
         lr = json.loads((Path(out)/f"{r['split']}-seed{r['seed']}"/'metrics.json').read_text())['lr']
@@ -499,7 +498,7 @@ def split_gap(cmp:pd.DataFrame # from `compare_splits`
     cols = [c for c in ('straddling', 'valid', 'new', 'optimism') if c in cmp]
     g = cmp[cols].groupby(level='split')
     fmt = lambda s: f'{s.mean():.3f} [{s.min():.3f}, {s.max():.3f}]' if s.name != 'straddling' else f'{s.mean():.0f}'
-    out = g.agg(lambda s: fmt(s)); out.insert(0, 'seeds', g.size())
+    out = g.agg(fmt); out.insert(0, 'seeds', g.size())
     d = cmp.xs('random').valid - cmp.xs('grouped').valid
     out.loc['random − grouped', ['seeds', 'valid']] = [len(d), f'{d.mean():+.3f} [{d.min():+.3f}, {d.max():+.3f}], random higher in {(d > 0).sum()} of {len(d)}']
     return out.fillna('')
