@@ -362,13 +362,13 @@ def plot_top_losses_cam(learn, k:int=9, method:str|None=None, ncols:int=3,
     top = losses.argsort(descending=True)[:k].tolist()
     r = gradcam(learn, [dl.items[i] for i in top], method=method)
     nrows = (len(top) + ncols - 1) // ncols
-    fig, axs = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.5 * nrows), squeeze=False)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.6 * nrows), squeeze=False, layout='constrained')   # titles never overlap a row above
     for ax in axs.ravel(): ax.axis('off')
     for ax, i, o, c, t, fl in zip(axs.ravel(), top, r.originals, r.on_original, r.targets, r.flagged):
         ax.imshow(overlay(o, c))
         ax.set_title(f'true {VOCAB[int(targs[i])]} / pred {VOCAB[t]}\np={float(probs[i, t]):.2f} loss={float(losses[i]):.2f}'
                      + ('\nFLAGGED: map not an explanation' if fl else ''), fontsize=9, color='firebrick' if fl else 'k')
-    fig.suptitle(f'top {len(top)} losses ({label}) with {r.method} maps at {r.layer}', fontsize=11); fig.tight_layout()
+    fig.suptitle(f'top {len(top)} losses ({label}) with {r.method} maps at {r.layer}', fontsize=11)
     return fig
 
 # %% ../nbs/03_gradcam.ipynb #6ddef113
