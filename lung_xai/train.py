@@ -192,7 +192,8 @@ def save_fig(fig, # a matplotlib figure
             )->Path:
     "Save `fig` as a PNG atomically and close it."
     import matplotlib.pyplot as plt
-    fig.tight_layout(); _atomic_write(fn, lambda t: fig.savefig(t, format='png', dpi=100)); plt.close(fig)
+    if fig.get_layout_engine() is None: fig.tight_layout()   # a figure with its own layout (constrained) keeps it
+    _atomic_write(fn, lambda t: fig.savefig(t, format='png', dpi=100)); plt.close(fig)
     return Path(fn)
 
 SCRATCH_LR = (1e-3, 5e-3)   # where a ResNet-18 trains from random weights with Adam and one-cycle (measured: see the main job's recipe)
