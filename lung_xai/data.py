@@ -451,9 +451,9 @@ def plot_audit(a:Audit):
     "Bar charts of class counts, image sizes by class and group sizes."
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 3, figsize=(14, 3.5))
-    a.classes.n.plot.bar(ax=axs[0], title='images per class', rot=0)
-    pd.crosstab(a.items['size'], a.items.label).reindex(columns=VOCAB).plot.barh(ax=axs[1], stacked=True, title='image sizes by class')
-    a.items.group.value_counts().value_counts().sort_index().plot.bar(ax=axs[2], rot=0, title='group sizes (images per group)')
+    a.classes.n.plot.bar(ax=axs[0], title='images per class', rot=0, xlabel='')
+    pd.crosstab(a.items['size'], a.items.label).reindex(columns=VOCAB).plot.barh(ax=axs[1], stacked=True, title='image sizes by class', xlabel='images')
+    a.items.group.value_counts().value_counts().sort_index().plot.bar(ax=axs[2], rot=0, title='group sizes', xlabel='images in the group', ylabel='groups')
     plt.tight_layout()
     return fig
 
