@@ -4,16 +4,15 @@
 
 # %% ../nbs/06_hub.ipynb #12904d54
 from __future__ import annotations
-import json, os, shutil, socket, sys, tempfile
+import json, os, shutil, sys, tempfile
 from importlib.metadata import version as pkg_version, PackageNotFoundError
 from pathlib import Path
-from urllib.parse import urlparse
 
 import yaml
 from fastcore.script import call_parse
 import lung_xai
 from .data import LungXAIError, VOCAB
-from .train import read_bundle_config, load_bundle, synthetic_note, _config_sha
+from .train import read_bundle_config, load_bundle, synthetic_note, _config_sha, _unreachable
 
 # %% auto #0
 __all__ = ['RUNTIME_DEPS', 'RESIZE_WORDS', 'SPACE_FILES', 'MODEL_FILES', 'BUNDLE_FILES', 'MARKER', 'APP_PY', 'requirements_txt',
@@ -255,10 +254,8 @@ def _token(token:str|None=None)->str:
 
 def _reachable(endpoint:str, timeout:float=5.):
     "Fail within `timeout` seconds, with one sentence, when the Hub's host cannot be reached."
-    u = urlparse(endpoint)
-    try: socket.create_connection((u.hostname, u.port or (443 if u.scheme == 'https' else 80)), timeout=timeout).close()
-    except OSError as e:
-        raise LungXAIError(f'{endpoint}: the Hugging Face Hub cannot be reached ({type(e).__name__}: {e}); check the network or HF_ENDPOINT') from None
+    if why := _unreachable(endpoint, timeout):
+        raise LungXAIError(f'{endpoint}: the Hugging Face Hub cannot be reached ({why}); check the network or HF_ENDPOINT')
 
 def _hub_error(what:str, e:Exception, token:str|None)->LungXAIError:
     "A one-line error from a `huggingface_hub` exception, with the token cut out."
