@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #156599b2
 from __future__ import annotations
-import difflib, hashlib, os, re, sqlite3, threading, warnings
+import copy, difflib, hashlib, os, re, sqlite3, threading, warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -18,12 +18,12 @@ from fastai.vision.all import (DataBlock, TransformBlock, CategoryBlock, Transfo
                                ResizeMethod, PadMode, Normalize, aug_transforms, imagenet_stats, L)
 
 # %% auto #0
-__all__ = ['VOCAB', 'IMG_EXTS', 'DCM_EXTS', 'LUNG_WINDOW', 'WINDOWS', 'MAX_PIXELS', 'PATIENT_TABLES', 'BIG_BUCKET', 'NEAR_BITS',
-           'RUN_BITS', 'RESIZE_METHODS', 'LungXAIError', 'class_of', 'load_ct', 'is_mask', 'mask_for', 'label_ct',
-           'Probe', 'cache_dir', 'probe', 'get_ct_items', 'near_pairs_allpairs', 'near_pairs', 'patient_ids',
-           'ct_groups', 'split_idxs', 'split3_idxs', 'CTSplitter', 'straddling', 'Audit', 'audit', 'plot_audit',
-           'body_mask', 'body_box', 'BodyResize', 'add_bars', 'RandomBars', 'ct_resize', 'LoadCT', 'ct_loader',
-           'ct_augs', 'lung_datablock', 'lung_dls']
+__all__ = ['VOCAB', 'IMG_EXTS', 'DCM_EXTS', 'LUNG_WINDOW', 'WINDOWS', 'MAX_PIXELS', 'MIN_SIDE', 'MAX_SIDE', 'MAX_ASPECT',
+           'PATIENT_TABLES', 'BIG_BUCKET', 'NEAR_BITS', 'RUN_BITS', 'RESIZE_METHODS', 'WORK_SIDE', 'LungXAIError',
+           'class_of', 'load_ct', 'is_mask', 'mask_for', 'label_ct', 'Probe', 'cache_dir', 'probe', 'get_ct_items',
+           'near_pairs_allpairs', 'near_pairs', 'patient_ids', 'ct_groups', 'split_idxs', 'split3_idxs', 'CTSplitter',
+           'straddling', 'Audit', 'audit', 'plot_audit', 'body_mask', 'body_box', 'BodyResize', 'add_bars',
+           'RandomBars', 'ct_resize', 'LoadCT', 'ct_loader', 'ct_augs', 'lung_datablock', 'lung_dls']
 
 # %% ../nbs/00_data.ipynb #202f812e
 class LungXAIError(Exception):
@@ -36,6 +36,8 @@ DCM_EXTS = {'.dcm', '.dicom'}
 LUNG_WINDOW = (-600, 1500)   # (level, width) in Hounsfield units: the usual lung window
 WINDOWS = {'lung': LUNG_WINDOW, 'mediastinum': (40, 400), 'bone': (400, 1800)}   # the usual (level, width) presets in HU
 MAX_PIXELS = 40_000_000      # a CT slice is ~0.25 MP; anything this big is a mistake or a decompression bomb
+MIN_SIDE, MAX_SIDE = 16, 8192  # pixels a side: a CT slice is 256–1024 px; a 1-px image or a 12000 px strip is not one
+MAX_ASPECT = 8               # long side / short side: a slice is square, a screenshot 16:9, a scout ~3:1; 8:1 is none of them
 
 # %% ../nbs/00_data.ipynb #e6bbf79c
 _FILLER = {'case', 'cases', 'image', 'images', 'slice', 'slices', 'ct', 'scan', 'scans'}
@@ -74,6 +76,19 @@ def _rgb(a:np.ndarray)->PILImage:
     return PILImage.create(np.ascontiguousarray(np.repeat(a[..., None], 3, axis=2)))
 
 # %% ../nbs/00_data.ipynb #a896899e
+def _check_size(name, # the file (or input) named in the error
+                w:int, h:int, # its size in pixels, read from the header before anything is decoded
+                max_pixels:int=MAX_PIXELS)->None:
+    "Refuse a size no CT slice has: it bounds the work of every later step (resize, map, overlay) before a pixel exists."
+    if w * h > max_pixels:
+        raise LungXAIError(f'{name}: {w}x{h} = {w*h:,} pixels is over the limit of {max_pixels:,} '
+                           '(a decompression bomb?); pass a larger max_pixels if the image is genuine')
+    if max(w, h) > MAX_SIDE: raise LungXAIError(f'{name}: {w}x{h} pixels: a side over {MAX_SIDE:,} px is not a CT slice')
+    if max(w, h) > MAX_ASPECT * min(w, h):
+        raise LungXAIError(f'{name}: {w}x{h} pixels is {max(w, h) / min(w, h):.0f} times longer than wide; '
+                           f'a CT slice is about square (at most {MAX_ASPECT}:1)')
+    if min(w, h) < MIN_SIDE: raise LungXAIError(f'{name}: {w}x{h} pixels is too small for a CT slice (at least {MIN_SIDE} px a side)')
+
 def _is_dicom(fn:Path)->bool:
     "DICOM by extension, or by the 'DICM' magic at byte 128 (DICOM files often have no extension)."
     if fn.suffix.lower() in DCM_EXTS: return True
@@ -81,30 +96,54 @@ def _is_dicom(fn:Path)->bool:
     with open(fn, 'rb') as f: head = f.read(132)
     return head[128:132] == b'DICM'
 
-def _read_dicom(fn:Path, window)->np.ndarray:
-    "A DICOM slice as windowed uint8."
+def _inflate(fn:Path, meta, max_bytes:int):
+    "A deflated DICOM as an uncompressed one in memory, inflated up to `max_bytes` and never further."
+    import pydicom, zlib
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_file_meta_info
+    from pydicom.uid import ExplicitVRLittleEndian
+    if 'FileMetaInformationGroupLength' not in meta: raise LungXAIError(f'{fn}: deflated DICOM without a file meta group length')
+    with open(fn, 'rb') as f:
+        f.seek(132 + 12 + meta.FileMetaInformationGroupLength)   # preamble + DICM, the group length element, the group
+        z = zlib.decompressobj(-zlib.MAX_WBITS)
+        try: body = z.decompress(f.read(), max_bytes)
+        except zlib.error as e: raise LungXAIError(f'{fn}: corrupt deflated DICOM ({e})') from None
+    if z.unconsumed_tail:
+        raise LungXAIError(f'{fn}: deflated DICOM inflates to over {max_bytes:,} bytes, more than a slice within the pixel limit needs')
+    out = DicomBytesIO(); out.write(b'\0' * 128 + b'DICM')
+    meta = copy.deepcopy(meta); meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    write_file_meta_info(out, meta); out.write(body); out.seek(0)
+    return pydicom.dcmread(out)
+
+def _read_dicom(fn:Path, window, max_pixels:int=MAX_PIXELS)->np.ndarray:
+    "A DICOM slice as windowed uint8: header read and checked first, only the first frame decoded."
     import pydicom
     from pydicom.errors import InvalidDicomError
-    from pydicom.pixels import apply_modality_lut
-    try: ds = pydicom.dcmread(fn)
+    from pydicom.pixels import apply_modality_lut, pixel_array
+    try:
+        meta = pydicom.filereader.read_file_meta_info(fn)
+        ts = meta.get('TransferSyntaxUID')
+        ds = _inflate(fn, meta, 2 * max_pixels + 2**20) if ts is not None and ts.is_deflated else pydicom.dcmread(fn)
+    except LungXAIError: raise
     except InvalidDicomError as e: raise LungXAIError(f'{fn}: not a valid DICOM file ({e})') from None
     except Exception as e: raise LungXAIError(f'{fn}: unreadable DICOM file ({type(e).__name__}: {e})') from None
     if 'PixelData' not in ds:
         raise LungXAIError(f'{fn}: DICOM file has no pixel data (a report or header-only object, not an image)')
-    try: arr = ds.pixel_array
-    except Exception as e:
-        ts = getattr(getattr(ds, 'file_meta', None), 'TransferSyntaxUID', None)
-        raise LungXAIError(f'{fn}: cannot decode the DICOM pixel data (transfer syntax {getattr(ts, "name", ts)}): {e}. '
-                           'Compressed DICOM needs a decoder: pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg') from None
+    _check_size(fn, int(ds.get('Columns') or 0), int(ds.get('Rows') or 0), max_pixels // int(ds.get('SamplesPerPixel') or 1))
     nf = int(ds.get('NumberOfFrames', 1) or 1)
-    if nf > 1:
-        warnings.warn(f'{fn}: DICOM has {nf} frames; using the first')
-        arr = arr[0]
+    try: arr = pixel_array(ds, index=0 if nf > 1 else None)
+    except Exception as e:
+        ts = ds.file_meta.get('TransferSyntaxUID') if 'file_meta' in dir(ds) else None
+        hint = ('Compressed DICOM needs a decoder: pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg' if ts is not None and ts.is_compressed
+                else 'The pixel data does not match the header (a truncated or broken file)')
+        raise LungXAIError(f'{fn}: cannot decode the DICOM pixel data (transfer syntax {getattr(ts, "name", ts)}): {e}. {hint}') from None
+    if nf > 1: warnings.warn(f'{fn}: DICOM has {nf} frames; using the first')
     pi = str(ds.get('PhotometricInterpretation', 'MONOCHROME2'))
     if arr.ndim == 3: return _gray_u8(Image.fromarray(_scale_u8(arr)).convert('L'))  # colour DICOM: no HU to window
     hu = apply_modality_lut(arr, ds).astype(np.float32)
     out = _window_u8(hu, window) if window is not None else _scale_u8(hu)
     return 255 - out if pi == 'MONOCHROME1' else out
+
 
 # %% ../nbs/00_data.ipynb #884d7652
 def _read_image(fn:Path, max_pixels:int)->np.ndarray:
@@ -113,10 +152,7 @@ def _read_image(fn:Path, max_pixels:int)->np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter('error', Image.DecompressionBombWarning)
             with Image.open(fn) as img:
-                w, h = img.size
-                if w * h > max_pixels:
-                    raise LungXAIError(f'{fn}: {w}x{h} = {w*h:,} pixels is over the limit of {max_pixels:,} '
-                                       '(a decompression bomb?); pass a larger max_pixels if the image is genuine')
+                _check_size(fn, *img.size, max_pixels)
                 nf = getattr(img, 'n_frames', 1)
                 if nf > 1: warnings.warn(f'{fn}: image has {nf} frames; using the first')
                 img.seek(0)
@@ -133,8 +169,10 @@ def load_ct(fn, # a path (image or DICOM), a PIL image or a numpy array
             max_pixels:int=MAX_PIXELS, # refuse images with more pixels than this
            )->PILImage: # 8-bit RGB image, grey in all three channels
     "Load a CT slice from any supported source: the one loader for training, prediction and the app."
-    if isinstance(fn, Image.Image): return _rgb(_gray_u8(fn))
+    if isinstance(fn, Image.Image): _check_size('<PIL image>', *fn.size, max_pixels); return _rgb(_gray_u8(fn))
     if isinstance(fn, np.ndarray):
+        if fn.ndim not in (2, 3): raise LungXAIError(f'<array>: shape {fn.shape}: expected (h, w) or (h, w, channels)')
+        _check_size('<array>', fn.shape[1], fn.shape[0], max_pixels)
         a = fn if fn.ndim == 2 else np.asarray(Image.fromarray(_scale_u8(fn) if fn.dtype != np.uint8 else fn).convert('L'))
         return _rgb(a if a.dtype == np.uint8 else _scale_u8(a))
     if window is not None and (len(window) != 2 or window[1] <= 0):
@@ -142,7 +180,7 @@ def load_ct(fn, # a path (image or DICOM), a PIL image or a numpy array
     fn = Path(fn)
     if not fn.is_file(): raise LungXAIError(f'{fn}: no such file')
     if fn.stat().st_size == 0: raise LungXAIError(f'{fn}: empty file (0 bytes)')
-    return _rgb(_read_dicom(fn, window) if _is_dicom(fn) else _read_image(fn, max_pixels))
+    return _rgb(_read_dicom(fn, window, max_pixels) if _is_dicom(fn) else _read_image(fn, max_pixels))
 
 # %% ../nbs/00_data.ipynb #5760d365
 PATIENT_TABLES = ('phantoms.csv', 'patients.csv')   # fn, patient columns: who each image belongs to
@@ -483,13 +521,18 @@ def body_box(img, # a CT slice (PIL or array, grey or RGB)
     if b is None: return 0, 0, a.shape[1], a.shape[0]
     return tuple(int(v) for v in b[1][b[2], :4])
 
+WORK_SIDE = 2048   # a body box longer than this is shrunk (by a whole factor) before padding: bounded memory, same answer below it
+
 class BodyResize(Transform):
     "Item transform: crop a CT slice to its body's bounding box, pad with zeros to a centred square, resize to `size`."
     order = 1   # where fastai's `Resize` goes
     def __init__(self, size:int): self.size = (size, size)
     def encodes(self, x:Image.Image):
-        l, t, w, h = body_box(x); m = max(w, h)
-        sq = Image.new(x.mode, (m, m)); sq.paste(x.crop((l, t, l + w, t + h)), ((m - w) // 2, (m - h) // 2))
+        l, t, w, h = body_box(x)
+        crop = x.crop((l, t, l + w, t + h))
+        if (k := -(-max(w, h) // WORK_SIDE)) > 1: crop = crop.reduce(k)   # box-filter average: no aliasing, never a giant square
+        (w, h), m = crop.size, max(crop.size)
+        sq = Image.new(x.mode, (m, m)); sq.paste(crop, ((m - w) // 2, (m - h) // 2))
         return PILImage(sq.resize(self.size, Image.BILINEAR))
 
 def add_bars(img, # a slice (PIL)
