@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_train.ipynb #4f402469
 from __future__ import annotations
-import hashlib, inspect, json, os, platform, shutil, tempfile
+import hashlib, inspect, json, logging, os, platform, shutil, tempfile, threading, weakref
 from contextlib import contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
@@ -18,15 +18,15 @@ from fastai.vision.all import (vision_learner, resnet18, resnet34, resnet50, acc
 from fastai.distributed import DistributedDL
 from safetensors.torch import save_file, load_file
 from .ood import OODDetector, stage_features, ood_scores, answer_warnings, fit_ood
-from .data import (cache_dir, LungXAIError, VOCAB, BodyResize, RandomBars, LoadCT, ct_resize, ct_loader, lung_dls, get_ct_items, ct_groups,
+from .data import (cache_dir, LungXAIError, VOCAB, MIN_SIDE, BodyResize, RandomBars, LoadCT, ct_resize, ct_loader, lung_dls, get_ct_items, ct_groups,
                            straddling)
 
 # %% auto #0
-__all__ = ['ARCHS', 'SCRATCH_LR', 'BUNDLE_FORMAT', 'TEST_SEED_OFFSET', 'cached_weights_path', 'imagenet_weights', 'ClassRecall',
-           'lung_metrics', 'CalibratedCE', 'class_weights', 'lung_learner', 'dist_active', 'dist_start', 'dist_leave',
-           'save_fig', 'fit_lung', 'export_pkl', 'learner_config', 'save_bundle', 'read_bundle_config', 'load_bundle',
-           'bundle_dls', 'model_summary', 'synthetic_note', 'ct_batch', 'probs_fn', 'predict', 'phantom_cache',
-           'main_dls', 'train_run']
+__all__ = ['ARCHS', 'SCRATCH_LR', 'BUNDLE_FORMAT', 'log', 'TEST_SEED_OFFSET', 'cached_weights_path', 'imagenet_weights',
+           'ClassRecall', 'lung_metrics', 'CalibratedCE', 'class_weights', 'lung_learner', 'dist_active', 'dist_start',
+           'dist_leave', 'save_fig', 'fit_lung', 'export_pkl', 'learner_config', 'save_bundle', 'read_bundle_config',
+           'load_bundle', 'bundle_dls', 'model_summary', 'synthetic_note', 'ct_item', 'ct_batch', 'probs_fn',
+           'model_lock', 'predict', 'phantom_cache', 'main_dls', 'train_run']
 
 # %% ../nbs/02_train.ipynb #526d0f5f
 ARCHS = {'resnet18': resnet18, 'resnet34': resnet34, 'resnet50': resnet50}
@@ -308,7 +308,7 @@ def _label0(o): return VOCAB[0]
 
 def _inference_dls(cfg:dict):
     "Empty `DataLoaders` with the bundle's preprocessing: all `learn.predict` needs."
-    dummy = np.zeros((8, 8), np.uint8)
+    dummy = np.zeros((MIN_SIDE, MIN_SIDE), np.uint8)
     dsets = Datasets([dummy], tfms=[[LoadCT(cfg['window'])], [_label0, Categorize(vocab=cfg['vocab'], sort=False)]], splits=([0], [0]))
     dls = dsets.dataloaders(bs=1, after_item=[ct_resize(cfg['size'], cfg['resize']), ToTensor()],
                             after_batch=[IntToFloatTensor(), Normalize.from_stats(cfg['normalize']['mean'], cfg['normalize']['std'])])
@@ -380,42 +380,67 @@ def synthetic_note(cfg:dict)->str|None:
     return ('this model was trained on synthetic phantoms, not on patients: its answers about real CT scans mean nothing')
 
 # %% ../nbs/02_train.ipynb #39ea5e01
+def ct_item(learn, # a learner from `lung_learner`, `load_learner` or `load_bundle`
+            img, # one loaded image (from `load_ct` / `ct_loader(learn)`)
+           )->torch.Tensor: # (3, S, S) uint8: small, so the original can be let go at once
+    "One loaded image through the learner's validation item transforms (the resize, then to a tensor)."
+    return compose_tfms((img,), learn.dls.valid.after_item.fs, split_idx=1)[0]   # split_idx=1: see below
+
+def _collate(learn, xs:list)->torch.Tensor:
+    "Stack `ct_item` tensors and apply the validation batch transforms: the normalised model input, a plain tensor."
+    dl = learn.dls.valid
+    xb = torch.stack(xs)
+    if dl.device is not None: xb = xb.to(dl.device)
+    return compose_tfms((xb,), dl.after_batch.fs, split_idx=1)[0].as_subclass(torch.Tensor)   # plain tensor: no fastai dispatch in the forward
+
 def ct_batch(learn, # a learner from `lung_learner`, `load_learner` or `load_bundle`
              imgs:list, # loaded images (from `load_ct` / `ct_loader(learn)`)
             )->torch.Tensor: # the normalised model input, a plain tensor on the learner's device
     "The learner's validation transforms applied straight to loaded images: what `test_dl` gives, without building a DataLoader."
-    dl = learn.dls.valid   # split_idx=1 given explicitly: the pipelines are shared with the training loader, whose last
-                           # iteration may have left them in training mode (random flips, lighting) until the next one
-    xb = torch.stack([compose_tfms((o,), dl.after_item.fs, split_idx=1)[0] for o in imgs])
-    if dl.device is not None: xb = xb.to(dl.device)
-    return compose_tfms((xb,), dl.after_batch.fs, split_idx=1)[0].as_subclass(torch.Tensor)   # plain tensor: no fastai dispatch in the forward
+    return _collate(learn, [ct_item(learn, o) for o in imgs])
 
 def probs_fn(learn):
     "The learner's output activation: its calibrated softmax when the loss has a temperature, else softmax."
     return getattr(learn.loss_func, 'activation', lambda o: o.softmax(1))
 
+# %% ../nbs/02_train.ipynb #d8279028
+_locks, _locks_guard = weakref.WeakKeyDictionary(), threading.Lock()
+
+def model_lock(model:nn.Module, # a model that serving calls hook
+              )->threading.RLock: # the same lock for the same model, for as long as the model lives
+    "The lock every serving call on `model` holds (`predict`, `gradcam`): hooks and autograd state live on the model, not the thread."
+    with _locks_guard: return _locks.setdefault(model, threading.RLock())
+
+# %% ../nbs/02_train.ipynb #bda32288
+log = logging.getLogger('lung_xai')
+
+def _prepare(learn, o, name:str)->tuple:
+    "(model-input tensor, None) for one input, or (None, error message)."
+    try: return ct_item(learn, ct_loader(learn)(o)), None
+    except LungXAIError as e: return None, str(e)
+    except Exception as e:
+        log.exception('predict: %s could not be processed', name)   # our bug, not the file's: keep the traceback
+        return None, f'{name}: could not be processed ({type(e).__name__}; logged on the server)'
+
 def predict(learn, # a learner from `lung_learner`, `load_learner` or `load_bundle`
             items, # paths, PIL images or arrays
-            bs:int=16,
+            bs:int=16, # inputs per forward pass
            ):
-    "Class, class probabilities, OOD score and warnings for each input, in one batched pass; unreadable inputs get an `error` instead."
+    "Class, probabilities, OOD score and warnings per input, `bs` at a time under the model's lock; a failed input gets an `error`."
     import pandas as pd
-    rows, good, load = [], [], ct_loader(learn)
-    for i, o in enumerate(items):
-        name = str(o) if isinstance(o, (str, Path)) else f'<{type(o).__name__} {i}>'
-        try: good.append((len(rows), load(o)))
-        except LungXAIError as e: rows.append(dict(input=name, error=str(e))); continue
-        rows.append(dict(input=name, error=None))
-    if good:
-        imgs, probs, scores, model = [img for _, img in good], [], [], learn.model.eval()
-        act = probs_fn(learn)
-        thr = getattr(getattr(learn, 'ood', None), 'threshold', None)
-        with torch.inference_mode(), stage_features(model) as h:
-            for i in range(0, len(imgs), bs):
-                probs.append(act(model(ct_batch(learn, imgs[i:i + bs]))).cpu()); scores.append(ood_scores(learn, h))
-        for (r, _), p, s in zip(good, torch.cat(probs), np.concatenate(scores)):
-            rows[r].update(pred=VOCAB[int(p.argmax())], prob=float(p.max()), **{f'p_{c}': float(q) for c, q in zip(VOCAB, p)},
-                           ood=float(s), warning='; '.join(answer_warnings(float(p.max()), float(s), thr)) or None)
+    rows, items, model, act = [], list(items), learn.model.eval(), probs_fn(learn)
+    thr = getattr(getattr(learn, 'ood', None), 'threshold', None)
+    with model_lock(model), torch.inference_mode(), stage_features(model) as h:
+        for s in range(0, len(items), bs):
+            names = [str(o) if isinstance(o, (str, Path)) else f'<{type(o).__name__} {s + i}>' for i, o in enumerate(items[s:s + bs])]
+            done = [_prepare(learn, o, n) for o, n in zip(items[s:s + bs], names)]
+            if ok := [x for x, _ in done if x is not None]: probs, scores = iter(act(model(_collate(learn, ok))).cpu()), iter(ood_scores(learn, h))
+            for n, (x, err) in zip(names, done):
+                rows.append(dict(input=n, error=err))
+                if x is None: continue
+                p, sc = next(probs), float(next(scores))
+                rows[-1].update(pred=VOCAB[int(p.argmax())], prob=float(p.max()), **{f'p_{c}': float(q) for c, q in zip(VOCAB, p)},
+                                ood=sc, warning='; '.join(answer_warnings(float(p.max()), sc, thr)) or None)
     return pd.DataFrame(rows, columns=['input', 'pred', 'prob', *[f'p_{c}' for c in VOCAB], 'ood', 'warning', 'error'])
 
 # %% ../nbs/02_train.ipynb #6e042872
