@@ -13,12 +13,12 @@ import cv2, numpy as np, pandas as pd, torch
 from scipy.stats import spearmanr
 from fastai.vision.all import Hook
 from .data import LungXAIError, VOCAB, load_ct, mask_for, label_ct, ct_loader, ct_groups, body_mask
-from .train import learner_config, predict, ct_batch, probs_fn
+from .train import learner_config, predict, ct_batch, probs_fn, model_lock
 from .synth import redraw
 from .ood import RESNET_BLOCKS, stage_features, ood_scores
 
 # %% auto #0
-__all__ = ['CAM_DEFAULTS', 'METHODS', 'OUTSIDE_FLAG', 'EXPLAIN_COLS', 'cam_defaults', 'default_layer', 'input_box',
+__all__ = ['CAM_DEFAULTS', 'METHODS', 'OUTSIDE_FLAG', 'EXPLAIN_COLS', 'cam_defaults', 'default_layer', 'input_box', 'shown_size',
            'cam_to_original', 'outside_share', 'CAMResult', 'gradcam', 'overlay', 'save_cam', 'random_cam',
            'deletion_insertion', 'map_peak', 'pointing_game', 'energy_share', 'randomized_model', 'lesion_removal',
            'explanation_report', 'cam_table', 'plot_top_losses_cam', 'spread_items', 'save_gradcam_samples']
@@ -119,20 +119,30 @@ def input_box(w:int, h:int, # original image size
     bw, bh = int(m * size), int(m * size)
     return int(0.5 * (w - bw)), int(0.5 * (h - bh)), bw, bh
 
+def shown_size(w:int, h:int, # the original size
+               max_side:int|None=None, # the longest side a map is drawn at; None: the original size
+              )->tuple: # (w, h)
+    "The geometry maps are drawn on: the original's, shrunk so its long side is at most `max_side`."
+    f = 1 if max_side is None else min(1, max_side / max(w, h))
+    return max(1, round(w * f)), max(1, round(h * f))
+
 def cam_to_original(cam:np.ndarray, # (size, size) map at the model input
                     w:int, h:int, # original size
                     resize:str='body',
                     body:tuple|None=None, # with 'body': the image's `body_box`
+                    max_side:int|None=None, # draw on `shown_size(w, h, max_side)` instead of the full original
                    )->np.ndarray: # (h, w) map on the original image; 0 where the model saw nothing (crop; outside the body box)
-    "Map a model-input CAM back onto the original image geometry."
-    l, t, bw, bh = input_box(w, h, cam.shape[0], resize, body)
-    big = cv2.resize(cam.astype(np.float32), (bw, bh), interpolation=cv2.INTER_LINEAR)
-    out = np.zeros((h, w), np.float32)
+    "Map a model-input CAM back onto the original image geometry (or its shrunk copy, with `max_side`)."
+    W, H = shown_size(w, h, max_side); fx, fy = W / w, H / h
+    l, t, bw, bh = (round(v * f) for v, f in zip(input_box(w, h, cam.shape[0], resize, body), (fx, fy, fx, fy)))
+    big = cv2.resize(cam.astype(np.float32), (max(1, bw), max(1, bh)), interpolation=cv2.INTER_LINEAR)
+    out = np.zeros((H, W), np.float32)
     x0, y0 = max(0, l), max(0, t)
-    x1, y1 = min(w, l + bw), min(h, t + bh)
+    x1, y1 = min(W, l + bw), min(H, t + bh)
     out[y0:y1, x0:x1] = big[y0 - t:y1 - t, x0 - l:x1 - l]
     if resize == 'body':   # the model saw zeros outside the body's box, not the image
-        keep = np.zeros_like(out, bool); keep[body[1]:body[1] + body[3], body[0]:body[0] + body[2]] = True; out[~keep] = 0
+        bl, bt, bw, bh = (round(v * f) for v, f in zip(body, (fx, fy, fx, fy)))
+        keep = np.zeros_like(out, bool); keep[bt:bt + bh, bl:bl + bw] = True; out[~keep] = 0
     return out
 
 # %% ../nbs/03_gradcam.ipynb #601135a2
@@ -176,12 +186,12 @@ def _batch(learn, x):
     return ct_batch(learn, originals), originals
 
 # %% ../nbs/03_gradcam.ipynb #e8be4329
-def _cams(learn, xb, originals=None, target=None, layer=None, method=None, broadcast=False, model=None)->CAMResult:
+def _cams(learn, xb, originals=None, target=None, layer=None, method=None, broadcast=False, model=None, max_side=None)->CAMResult:
     "Maps for a ready batch `xb` (and its loaded `originals`, or None), from `model` (default: the learner's)."
     d = cam_defaults(learn); method = method or d['method']
     if method not in METHODS: raise LungXAIError(f"method={method!r}: expected one of {', '.join(METHODS)}")
     path, model = _layer_path(learn, layer), model if model is not None else learn.model
-    with _cam_session(model), Hook(model.get_submodule(path), _grab, detach=False) as h, stage_features(model) as sf:
+    with model_lock(model), _cam_session(model), Hook(model.get_submodule(path), _grab, detach=False) as h, stage_features(model) as sf:
         logits = model(xb)
         ood = ood_scores(learn, sf)
         acts = h.stored
@@ -196,7 +206,10 @@ def _cams(learn, xb, originals=None, target=None, layer=None, method=None, broad
     if originals is not None:
         rm, bodies = learner_config(learn)['resize'], [body_mask(o) for o in originals]   # one body per image: its box and the outside share
         res.originals = originals
-        res.on_original = [cam_to_original(c, *o.size, rm, cv2.boundingRect(b.astype(np.uint8)) if rm == 'body' else None) for c, o, b in zip(cams, originals, bodies)]
+        res.on_original = [cam_to_original(c, *o.size, rm, cv2.boundingRect(b.astype(np.uint8)) if rm == 'body' else None, max_side)
+                           for c, o, b in zip(cams, originals, bodies)]
+        bodies = [b if b.shape == c.shape else cv2.resize(b.view(np.uint8), c.shape[::-1], interpolation=cv2.INTER_NEAREST).astype(bool)
+                  for b, c in zip(bodies, res.on_original)]   # on the shown geometry, with max_side
         res.outside = [outside_share(c, o, b) if m.max() > 0 else float('nan') for c, o, b, m in zip(res.on_original, originals, bodies, raw)]
     return res
 
@@ -206,13 +219,15 @@ def gradcam(learn, # a fastai learner (from `lung_learner`, `load_learner` or `l
             layer=None, # 'layer1'..'layer4', a module path or a module; None: `cam_defaults(learn)`
             method:str|None=None, # 'gradcam', 'gradcam++' or 'hirescam'; None: `cam_defaults(learn)`
             broadcast:bool=False, # allow one `target` for the whole batch
+            max_side:int|None=None, # draw `on_original` at most this long (`shown_size`); None: the original's size
            )->CAMResult:
     "Class activation maps for a batch, one forward pass (which also gives the prediction), hooks always released."
-    return _cams(learn, *_batch(learn, x), target=target, layer=layer, method=method, broadcast=broadcast)
+    with model_lock(learn.model):   # loading too: one caller's items and hooks at a time
+        return _cams(learn, *_batch(learn, x), target=target, layer=layer, method=method, broadcast=broadcast, max_side=max_side)
 
 # %% ../nbs/03_gradcam.ipynb #6456517a
 def overlay(img, # the original image (PIL or array, grey or RGB)
-            cam:np.ndarray, # (h, w) map in [0, 1] on the same geometry
+            cam:np.ndarray, # (h, w) map in [0, 1] (or uint8 0–255, as it is drawn) on the same geometry
             alpha:float=0.4, # opacity of the heat map
             cmap:int=cv2.COLORMAP_JET, # an OpenCV colour map
            )->np.ndarray: # RGB uint8
@@ -220,7 +235,7 @@ def overlay(img, # the original image (PIL or array, grey or RGB)
     base = np.asarray(img)
     base = np.repeat(base[..., None], 3, 2) if base.ndim == 2 else base[..., :3]
     if cam.shape != base.shape[:2]: raise LungXAIError(f'map {cam.shape} and image {base.shape[:2]} differ in size: map it with cam_to_original first')
-    heat = cv2.cvtColor(cv2.applyColorMap(np.uint8(np.clip(cam, 0, 1) * 255), cmap), cv2.COLOR_BGR2RGB)
+    heat = cv2.cvtColor(cv2.applyColorMap(cam if cam.dtype == np.uint8 else np.uint8(np.clip(cam, 0, 1) * 255), cmap), cv2.COLOR_BGR2RGB)
     return np.uint8(np.clip((1 - alpha) * base.astype(np.float32) + alpha * heat, 0, 255))
 
 def save_cam(fn, # output PNG path; the map goes beside it as .npy
