@@ -6,28 +6,36 @@
 from __future__ import annotations
 import os
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')   # no calls home from a medical-imaging demo
-import logging, statistics, subprocess, sys, tempfile, time, warnings
+import atexit, logging, shutil, signal, socket, statistics, subprocess, sys, tempfile, threading, time, warnings
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np, gradio as gr
+import cv2, numpy as np, gradio as gr
 from PIL import Image
 from fastcore.script import call_parse
-from .data import LungXAIError, VOCAB
+from .data import LungXAIError, VOCAB, IMG_EXTS, DCM_EXTS
 from .train import load_bundle, predict, model_summary, synthetic_note
-from .gradcam import gradcam, overlay, METHODS, cam_defaults
+from .gradcam import gradcam, overlay, shown_size, METHODS, cam_defaults
 from .ood import answer_warnings
 
 # %% auto #0
-__all__ = ['DISCLAIMER', 'MAX_FILE_SIZE', 'QUEUE_SIZE', 'CONCURRENCY', 'PREDICTED', 'CSS', 'log', 'MAX_FILES', 'CHROMIUM',
-           'CHROMIUM_FLAGS', 'analyse', 'render', 'batch_table', 'make_app', 'launch_app', 'browser_check',
-           'lung_xai_app', 'benchmark_app']
+__all__ = ['DISCLAIMER', 'MAX_FILE_SIZE', 'QUEUE_SIZE', 'CONCURRENCY', 'MODEL_GROUP', 'PREVIEW_SIDE', 'KEEP_S', 'SESSIONS',
+           'FILE_TYPES', 'PREDICTED', 'CSS', 'log', 'MAX_FILES', 'CHROMIUM', 'CHROMIUM_FLAGS', 'analyse', 'render',
+           'batch_table', 'make_app', 'launch_app', 'browser_check', 'lung_xai_app', 'serving', 'race_check',
+           'hostile_files', 'hostile_check', 'soak_check', 'benchmark_app']
 
 # %% ../nbs/05_app.ipynb #9f455fe6
 DISCLAIMER = ('**Educational and research use only. Not a medical device; not for diagnosis or treatment.** '
               'Predictions and heat maps can be wrong, and confidently so.')
 MAX_FILE_SIZE = '25mb'   # a CT slice is < 1 MB (DICOM ~0.5 MB); an IQ-OTH/NCCD JPEG ~100 kB
 QUEUE_SIZE = 16          # requests waiting beyond this are refused ("queue is full") instead of piling up
-CONCURRENCY = 1          # CPU-bound work: two at once on a small CPU only makes both slower
+CONCURRENCY = 1          # one model, one caller: every event that runs it shares the concurrency group `MODEL_GROUP`
+MODEL_GROUP = 'model'
+PREVIEW_SIDE = 1024      # the longest side the app keeps or draws of an upload: a uint8 preview, its maps the same size
+KEEP_S = 600             # seconds an upload, its overlays and its session state stay on the server
+SESSIONS = 100           # sessions held in memory at once; beyond it the oldest is dropped
+FILE_TYPES = sorted(IMG_EXTS | DCM_EXTS)
 PREDICTED = 'Predicted class'
 CSS = '#overlay img, #batch-overlay img {width: 100%; height: 100%; object-fit: contain}'   # small slices fill the frame
 log = logging.getLogger('lung_xai.app')
@@ -37,9 +45,20 @@ def _public(msg:str, path)->str:
     p = Path(path)
     return msg.replace(str(p), p.name).replace(str(p.parent) + os.sep, '')
 
+def _refuse(msg:str)->gr.Error:
+    "The error a user sees, without Gradio printing a traceback for it: we log what is worth logging ourselves."
+    return gr.Error(msg, print_exception=False)
+
 def _explain(learn, img, cls:str, method:str):
-    "`gradcam` for one loaded image: the target is the predicted class unless `cls` names one."
-    return gradcam(learn, [img], target=None if cls == PREDICTED else cls, method=method)
+    "`gradcam` for one image, drawn at most `PREVIEW_SIDE` long: the target is the predicted class unless `cls` names one."
+    return gradcam(learn, [img], target=None if cls == PREDICTED else cls, method=method, max_side=PREVIEW_SIDE)
+
+def _preview(img)->np.ndarray:
+    "The only copy of an upload the app keeps: uint8 grey, on the geometry of its maps (`shown_size`)."
+    size = shown_size(*img.size, PREVIEW_SIDE)
+    return np.asarray((img if img.size == size else img.resize(size, Image.BILINEAR)).getchannel(0))
+
+def _u8(cam:np.ndarray)->np.ndarray: return np.uint8(np.clip(cam, 0, 1) * 255)   # what `overlay` draws: a quarter of float32
 
 def _words(learn, st:dict, cls_idx:int, method:str, flagged:bool)->str:
     "The answer in words: prediction, what the map shows, every warning, the model and its split."
@@ -55,6 +74,15 @@ def _words(learn, st:dict, cls_idx:int, method:str, flagged:bool)->str:
     lines.append(model_summary(learn.bundle_config).replace('model:', 'Model:'))
     return '\n\n'.join(lines)
 
+def _failed(what:str, path, e:Exception)->gr.Error:
+    "The user's error in one log line and their words; our bug with its traceback in the log and a generic sentence."
+    name = Path(path).name
+    if isinstance(e, LungXAIError):
+        log.info('%s refused: %s', what, msg := _public(str(e), path)); return _refuse(msg)
+    size = Path(path).stat().st_size if Path(path).is_file() else 'no'
+    log.error('%s failed on %s (%s bytes)', what, name, size, exc_info=e)
+    return _refuse(f'{name} could not be analysed (an internal error, logged on the server).')
+
 def analyse(learn, # from `load_bundle`
             path, # the uploaded file (any format `load_ct` reads)
             cls:str=PREDICTED, # the class to explain, or `PREDICTED`
@@ -62,29 +90,26 @@ def analyse(learn, # from `load_bundle`
             alpha:float=0.4, # overlay opacity
            )->tuple: # (label dict, overlay RGB array, answer in words, state for re-rendering)
     "One upload: probabilities, Grad-CAM overlay and the answer in words; user errors as `gr.Error`."
-    if path is None: raise gr.Error('Upload a CT slice (PNG, JPEG, TIFF or DICOM) first.')
+    if path is None: raise _refuse('Upload a CT slice (PNG, JPEG, TIFF or DICOM) first.')
     method = method or cam_defaults(learn)['method']
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always')
             r = _explain(learn, path, cls, method)
-    except LungXAIError as e: raise gr.Error(_public(str(e), path)) from None
-    except Exception:
-        log.exception('analyse failed on an upload')
-        raise gr.Error('This file could not be analysed (an internal error, logged on the server).') from None
-    st = dict(name=Path(path).name, img=r.originals[0], probs=r.probs[0], ood=float(r.ood[0]),
+    except Exception as e: raise _failed('analyse', path, e) from None
+    st = dict(name=Path(path).name, img=_preview(r.originals[0]), probs=r.probs[0], ood=float(r.ood[0]),
               load_warnings=[_public(str(w.message), path) for w in caught if 'lung_xai' in str(w.filename)],   # ours, e.g. a multi-frame DICOM
-              maps={(r.targets[0], method): (r.on_original[0], r.flagged[0])})
+              maps={(r.targets[0], method): (_u8(r.on_original[0]), r.flagged[0])})
     return ({c: float(q) for c, q in zip(VOCAB, st['probs'])}, *render(learn, st, cls, method, alpha), st)
 
 def render(learn, st:dict, # the state `analyse` returned
            cls:str, method:str, alpha:float,
           )->tuple: # (overlay, answer in words)
-    "Re-draw the overlay for another class, method or opacity: the model runs only for a map not computed before."
+    "Re-draw the overlay for another class, method or opacity: the model runs (on the preview) only for a map not computed before."
     t = int(np.argmax(st['probs'])) if cls == PREDICTED else VOCAB.index(cls)
     if (t, method) not in st['maps']:
         r = _explain(learn, st['img'], VOCAB[t], method)
-        st['maps'][(t, method)] = (r.on_original[0], r.flagged[0])
+        st['maps'][(t, method)] = (_u8(r.on_original[0]), r.flagged[0])
     cam, flagged = st['maps'][(t, method)]
     return overlay(st['img'], cam, alpha), _words(learn, st, t, method, flagged)
 
@@ -95,9 +120,10 @@ def batch_table(learn, # from `load_bundle`
                 paths:list, # uploaded files
                )->tuple: # (table for display, the paths in the table's order)
     "Per-slice predictions in one batched pass, most suspicious first; bad files kept as rows with their error."
-    if not paths: raise gr.Error('Upload one or more CT slices first.')
-    if len(paths) > MAX_FILES: raise gr.Error(f'{len(paths)} files: at most {MAX_FILES} at once.')
-    df = predict(learn, paths)
+    if not paths: raise _refuse('Upload one or more CT slices first.')
+    if len(paths) > MAX_FILES: raise _refuse(f'{len(paths)} files: at most {MAX_FILES} at once.')
+    try: df = predict(learn, paths)   # streams; a file that fails is its own error row
+    except Exception as e: raise _failed('batch', paths[0], e) from None
     df['file'] = [Path(p).name for p in paths]
     df['error'] = [_public(e, p) if isinstance(e, str) else None for e, p in zip(df.error, paths)]
     df['path'] = list(paths)
@@ -115,8 +141,16 @@ def _examples(size:int, dest:Path)->list:
         Image.fromarray(img).save(fn := dest/f'phantom_{c.lower()}.png'); out.append(str(fn))
     return out
 
+def _footer(keep:int)->str:
+    "What the server does with an upload and how much it takes, in the page's own words."
+    return (f'{DISCLAIMER}\n\n**Your files.** Uploads, their overlays and the answer are deleted from this server '
+            f'{keep // 60 if keep >= 120 else keep} {"minutes" if keep >= 120 else "seconds"} after they were made, and at shutdown; nothing is stored. '
+            f'One request is worked on at a time; {QUEUE_SIZE} can wait (more are refused: "queue is full"); '
+            f'at most {MAX_FILES} slices a batch and {MAX_FILE_SIZE.upper()} a file ({", ".join(FILE_TYPES)}).')
+
 def make_app(model_dir='results', # a bundle folder (from `lung_xai_train` or `save_bundle`)
              examples:list|None=None, # example files to offer; None: one phantom per class, drawn at start-up
+             keep:int=KEEP_S, # seconds uploads, overlays and session state live on the server
             )->gr.Blocks:
     "The Gradio app for a model bundle: one upload or many, calibrated probabilities, warnings, a steerable Grad-CAM."
     learn = load_bundle(model_dir)
@@ -124,50 +158,95 @@ def make_app(model_dir='results', # a bundle folder (from `lung_xai_train` or `s
     note = synthetic_note(cfg)
     head = f"# lung_xai: lung CT slice classifier with Grad-CAM\n\n{DISCLAIMER}\n\n{model_summary(cfg).replace('model:', 'Model:')}" + \
            (f'\n\n⚠️ Note: {note}.' if note else '')
+    if examples is None:
+        atexit.register(shutil.rmtree, ex := tempfile.mkdtemp(prefix='lung_xai_examples_'), True)
+        examples = _examples(cfg['size'], Path(ex))
     def predict_one(file, explain_class=PREDICTED, cam_method=d['method'], opacity=0.4): return analyse(learn, file, explain_class, cam_method, opacity)
     def redraw(st, explain_class, cam_method, opacity):
         if st is None: return gr.skip(), gr.skip()
         return render(learn, st, explain_class, cam_method, opacity)
     def predict_many(files): return batch_table(learn, files or [])
-    def show_row(paths, evt:gr.SelectData): return analyse(learn, paths[evt.index[0]])[:3]
-    with gr.Blocks(title='lung_xai: CT slice classifier with Grad-CAM') as demo:
+    def show_row(paths, evt:gr.SelectData):
+        if not paths or not Path(p := paths[evt.index[0]]).is_file():
+            raise _refuse(f'That upload has been deleted (uploads are kept {keep} s): upload it again.')
+        return analyse(learn, p)[:3]
+    with gr.Blocks(title='lung_xai: CT slice classifier with Grad-CAM', delete_cache=(min(60, keep), keep)) as demo:
         gr.Markdown(head, elem_id='header')
-        state, order = gr.State(), gr.State()
+        state, order = gr.State(time_to_live=keep), gr.State(time_to_live=keep)
         with gr.Tab('One slice'):
             with gr.Row():
                 with gr.Column():
-                    upload = gr.File(label='A CT slice: PNG, JPEG, TIFF or DICOM', elem_id='upload')
+                    upload = gr.File(label='A CT slice: PNG, JPEG, TIFF or DICOM (.dcm)', file_types=FILE_TYPES, elem_id='upload')
                     submit = gr.Button('Analyse', variant='primary', elem_id='submit')
                     cls = gr.Radio([PREDICTED, *VOCAB], value=PREDICTED, label='Explain which class', elem_id='explain-class')
                     method = gr.Radio(list(METHODS), value=d['method'], label='CAM method', elem_id='cam-method')
                     alpha = gr.Slider(0, 1, value=0.4, step=0.05, label='Heat-map opacity', elem_id='opacity')
-                    gr.Examples(examples or _examples(cfg['size'], Path(tempfile.mkdtemp(prefix='lung_xai_examples_'))), [upload],
-                                label='Synthetic phantom slices (Normal, Benign, Malignant)')
+                    gr.Examples(examples, [upload], label='Synthetic phantom slices (Normal, Benign, Malignant)')
                 with gr.Column():
                     label = gr.Label(num_top_classes=len(VOCAB), label='Class probabilities', elem_id='probs')
                     ov = gr.Image(label='Grad-CAM on the uploaded slice', type='numpy', format='png', interactive=False, height=420, elem_id='overlay')
                     words = gr.Markdown(elem_id='answer')
         with gr.Tab('Several slices'):
-            uploads = gr.File(file_count='multiple', label=f'Up to {MAX_FILES} slices (a DICOM series, or images)', elem_id='batch-upload')
+            uploads = gr.File(file_count='multiple', file_types=FILE_TYPES, label=f'Up to {MAX_FILES} slices (a DICOM series, or images)', elem_id='batch-upload')
             submit_many = gr.Button('Analyse all', variant='primary', elem_id='batch-submit')
             table = gr.Dataframe(label='Per slice, most suspicious first (click a row for its map)', interactive=False, elem_id='batch-table')
             with gr.Row():
                 label_row = gr.Label(num_top_classes=len(VOCAB), label='Selected slice', elem_id='batch-probs')
                 ov_row = gr.Image(label='Its Grad-CAM', type='numpy', format='png', interactive=False, height=360, elem_id='batch-overlay')
             words_row = gr.Markdown(elem_id='batch-answer')
-        gr.Markdown(DISCLAIMER, elem_id='footer')
-        submit.click(predict_one, [upload, cls, method, alpha], [label, ov, words, state], api_name='predict')
-        for c in (cls, method): c.change(redraw, [state, cls, method, alpha], [ov, words], api_visibility='private')
-        alpha.release(redraw, [state, cls, method, alpha], [ov, words], api_visibility='private')
-        submit_many.click(predict_many, [uploads], [table, order], api_name='predict_batch')
-        table.select(show_row, [order], [label_row, ov_row, words_row], api_visibility='private')
-    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+        gr.Markdown(_footer(keep), elem_id='footer')
+        one = dict(concurrency_id=MODEL_GROUP, concurrency_limit=CONCURRENCY)   # every event that runs the model: one group
+        submit.click(predict_one, [upload, cls, method, alpha], [label, ov, words, state], api_name='predict', **one)
+        for c in (cls, method): c.change(redraw, [state, cls, method, alpha], [ov, words], api_visibility='private', **one)
+        alpha.release(redraw, [state, cls, method, alpha], [ov, words], api_visibility='private', **one)
+        submit_many.click(predict_many, [uploads], [table, order], api_name='predict_batch', **one)
+        table.select(show_row, [order], [label_row, ov_row, words_row], api_visibility='private', **one)
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY, api_open=False)   # REST callers queue too
+    _sweeper(keep)
     return demo
 
+def _sweep_empty(folder, age:float)->int:
+    "Delete the empty `tmp*` files `gr.File` leaves in Gradio's cache (one per upload, never used nor tracked), older than `age` s."
+    n, now = 0, time.time()
+    for f in Path(folder).glob('tmp*'):
+        try:
+            if f.is_file() and (st := f.stat()).st_size == 0 and now - st.st_mtime > age: f.unlink(); n += 1
+        except OSError: pass   # gone already
+    return n
+
+def _sweeper(keep:int):
+    "Run `_sweep_empty` on Gradio's cache every `min(60, keep)` s in a daemon thread, and once more at exit."
+    from gradio.utils import get_upload_folder
+    folder = get_upload_folder()
+    def loop():
+        while True: time.sleep(min(60, keep)); _sweep_empty(folder, keep)
+    threading.Thread(target=loop, daemon=True, name='lung_xai-sweep').start()
+    atexit.register(_sweep_empty, folder, 0)
+
+def _stop(signum, frame): raise KeyboardInterrupt   # SIGTERM (a Space stopping, `kill`) shuts down like Ctrl+C: the cache is emptied
+
+class _OneLine(logging.Filter):
+    "A logged exception as one line: the server's own record of a malformed request, not a traceback."
+    def filter(self, r):
+        if r.exc_info and r.exc_info[1] is not None:
+            r.msg, r.args, r.exc_info = f'{r.getMessage().strip()}: {type(r.exc_info[1]).__name__}: {str(r.exc_info[1])[:200]}', (), None
+        return True
+
+def _one_line_errors():
+    "Our refusals and bugs to stderr; Gradio's and uvicorn's reports of malformed requests in one line each."
+    import gradio.queueing, types
+    if not (lx := logging.getLogger('lung_xai')).handlers:
+        (h := logging.StreamHandler()).setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(message)s')); lx.addHandler(h); lx.setLevel(logging.INFO)
+    def print_exc(*a, **k): log.info('request refused by Gradio: %s: %s', *(lambda e: (type(e).__name__, str(e)[:200]))(sys.exc_info()[1]))
+    gradio.queueing.traceback = types.SimpleNamespace(print_exc=print_exc)   # Gradio prints these; our handlers never reach it
+    logging.getLogger('uvicorn.error').addFilter(_OneLine())
+
 def launch_app(demo:gr.Blocks, host:str='127.0.0.1', port:int|None=None, share:bool=False, **kw):
-    "Launch `demo` with the hardening settings: the upload size cap, no error details, local-only unless told."
+    "Launch `demo` hardened: the upload cap, no error details, no monitoring route, bounded sessions, local-only unless told."
+    if not kw.get('prevent_thread_lock') and threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGTERM, _stop)
+    _one_line_errors()
     return demo.launch(server_name=host, server_port=port, share=share, max_file_size=MAX_FILE_SIZE, show_error=False,
-                       footer_links=['api'], css=CSS, **kw)
+                       enable_monitoring=False, state_session_capacity=SESSIONS, footer_links=['api'], css=CSS, **kw)
 
 # %% ../nbs/05_app.ipynb #22679fc2
 CHROMIUM = '/usr/lib/chromium/chromium'   # Debian's binary (/usr/bin/chromium is a shell wrapper)
@@ -205,6 +284,7 @@ def lung_xai_app(model:str='results', # bundle folder (model.safetensors + confi
                  host:str='127.0.0.1', # interface to bind; 0.0.0.0 makes the app reachable from other machines
                  port:int=7860, # port
                  share:bool=False, # also open a temporary public gradio.live link
+                 keep:int=KEEP_S, # seconds uploads, overlays and session state are kept on the server
                 ):
     "Serve the Gradio app for a model bundle."
     from lung_xai.cli import cli_errors
@@ -212,9 +292,133 @@ def lung_xai_app(model:str='results', # bundle folder (model.safetensors + confi
         if not (Path(model)/'config.json').is_file():
             raise LungXAIError(f'{model}: no model bundle here. Train one with `lung_xai_train` (writes results/, a few minutes '
                                'on a CPU), or pass --model DIR with a folder holding model.safetensors and config.json')
-        demo = make_app(model)
+        if keep < 1: raise LungXAIError(f'--keep {keep}: expected a number of seconds >= 1')
+        demo = make_app(model, keep=keep)
     print(f'serving {model} at http://{host}:{port}/ (Ctrl+C stops it). Educational and research use only; not for diagnosis.')
     launch_app(demo, host, port, share)
+
+# %% ../nbs/05_app.ipynb #352dd9c0
+@contextmanager
+def serving(model_dir, # a bundle folder
+            keep:int=KEEP_S, # `lung_xai_app --keep`
+            env:dict|None=None, # extra environment for the server (e.g. GRADIO_TEMP_DIR)
+            log=subprocess.DEVNULL, # where the server's output goes (a file, or DEVNULL)
+            timeout:float=300, # seconds to wait for the first answer
+           ): # yields (url, client, process)
+    "`lung_xai_app` serving `model_dir` in its own process on a free local port; SIGTERM at exit, as a Space is stopped."
+    from gradio_client import Client
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    exe = Path(sys.executable).parent/'lung_xai_app'   # the console script of this environment
+    proc = subprocess.Popen([str(exe), '--model', str(model_dir), '--port', str(port), '--keep', str(keep)],
+                            env=dict(os.environ, PYTHONWARNINGS='ignore', **(env or {})), stdout=log, stderr=subprocess.STDOUT)
+    url, t0 = f'http://127.0.0.1:{port}/', time.time()
+    try:
+        while True:
+            if proc.poll() is not None: raise LungXAIError(f'lung_xai_app exited with code {proc.returncode} before answering')
+            if time.time() - t0 > timeout: raise LungXAIError(f'lung_xai_app did not answer within {timeout} s')
+            try: client = Client(url, verbose=False); break
+            except Exception: time.sleep(0.2)
+        yield url, client, proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try: proc.wait(30)
+        except subprocess.TimeoutExpired: proc.kill(); proc.wait()
+
+def _mem(pid:int, key:str)->float:
+    "MB of `VmRSS` (resident now) or `VmHWM` (peak resident) of a process, from the kernel."
+    return next(int(l.split()[1]) for l in Path(f'/proc/{pid}/status').read_text().splitlines() if l.startswith(key + ':')) / 1024
+
+def _reset_peak(pid:int): Path(f'/proc/{pid}/clear_refs').write_text('5')   # VmHWM := VmRSS
+
+# %% ../nbs/05_app.ipynb #44255557
+def _call(client, api:str, arg)->tuple:
+    "One call as comparable data: probabilities, the overlay's pixels and the words (`/predict`), or the table (`/predict_batch`)."
+    from gradio_client import handle_file
+    if api == '/predict_batch': return tuple(map(tuple, client.predict([handle_file(str(f)) for f in arg], api_name=api)['data']))
+    lab, ov, words = client.predict(handle_file(str(arg)), api_name=api)
+    return {c['label']: c['confidence'] for c in lab['confidences']}, np.asarray(Image.open(ov)).tobytes(), words
+
+def _same(a, b)->bool:
+    if isinstance(a, tuple) and len(a) == 3 and isinstance(a[0], dict):
+        return a[0].keys() == b[0].keys() and all(abs(a[0][k] - b[0][k]) <= 1e-6 for k in a[0]) and a[1:] == b[1:]
+    return a == b
+
+def race_check(url:str, # a running app
+               singles:list, # files for concurrent `/predict` calls, one client each
+               batch:list, # files for one `/predict_batch` call sent at the same time
+               rounds:int=12,
+              )->dict: # calls, answers that differ from the serial ones, errors
+    "Mixed `/predict` and `/predict_batch` calls sent at once, `rounds` times; each answer compared with the same call made alone."
+    from gradio_client import Client
+    calls = [('/predict', f) for f in singles] + [('/predict_batch', batch)]
+    clients = [Client(url, verbose=False) for _ in calls]
+    serial = [_call(c, *a) for c, a in zip(clients, calls)]
+    differ, errors = 0, []
+    with ThreadPoolExecutor(len(calls)) as ex:
+        for _ in range(rounds):
+            for f, want in zip([ex.submit(_call, c, *a) for c, a in zip(clients, calls)], serial):
+                try: differ += not _same(f.result(), want)
+                except Exception as e: errors.append(f'{type(e).__name__}: {e}')
+    return dict(rounds=rounds, calls=rounds * len(calls), differ=differ, errors=len(errors), first_error=errors[0] if errors else None)
+
+# %% ../nbs/05_app.ipynb #503c340d
+def hostile_files(dest:Path)->dict:
+    "name → file: inputs that are cheap to send and expensive to get wrong."
+    import pydicom
+    from pydicom.uid import DeflatedExplicitVRLittleEndian
+    from lung_xai.data import MAX_PIXELS, MAX_SIDE
+    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
+    Image.new('1', (4_000_000, 10)).save(dest/'wide.png'); Image.new('1', (10, 4_000_000)).save(dest/'tall.png')
+    Image.new('L', (1, 1)).save(dest/'one_pixel.png')
+    Image.fromarray(np.full((1000, 8000), 30000, np.uint16)).save(dest/'wide16.png')
+    h = MAX_PIXELS // MAX_SIDE; big = np.zeros((h, MAX_SIDE), np.uint8)
+    cv2.ellipse(big, (MAX_SIDE // 2, h // 2), (MAX_SIDE * 2 // 5, h * 2 // 5), 0, 0, 360, 200, -1); Image.fromarray(big).save(dest/'largest.png')
+    ds = pydicom.dcmread(pydicom.data.get_testdata_file('CT_small.dcm'))
+    ds.Rows, ds.Columns = 200, 20_000; ds.save_as(dest/'header.dcm')
+    ds = pydicom.dcmread(pydicom.data.get_testdata_file('CT_small.dcm'))
+    ds.Rows = ds.Columns = 8192; ds.PixelData = bytes(8192 * 8192 * 2)
+    ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian; ds.save_as(dest/'deflated.dcm', enforce_file_format=True)
+    return {n: dest/f for n, f in [('4,000,000x10 PNG', 'wide.png'), ('10x4,000,000 PNG', 'tall.png'), ('1-pixel PNG', 'one_pixel.png'),
+            ('16-bit 8000x1000 PNG', 'wide16.png'), ('DICOM header 20000x200', 'header.dcm'), ('deflated DICOM 8192x8192', 'deflated.dcm'),
+            ('largest accepted, 40 MP', 'largest.png')]}
+
+def hostile_check(client, # a client of the running app
+                  pid:int, # the server's process id
+                  files:dict, # name → file (`hostile_files`)
+                 ): # a DataFrame: per file and route, the answer or the error, seconds, peak MB above the rest level
+    "Each file through `/predict` and `/predict_batch`, one after another; the server's peak resident memory for each."
+    import pandas as pd
+    rows = []
+    for name, fn in files.items():
+        for api, arg in [('/predict', fn), ('/predict_batch', [fn])]:
+            base, t = _mem(pid, 'VmRSS'), time.time(); _reset_peak(pid)
+            try:
+                out = _call(client, api, arg)
+                ans = max(out[0], key=out[0].get) if api == '/predict' else f'error: {out[0][-1]}' if out[0][-1] else out[0][1]
+            except Exception as e: ans = f'error: {e}'
+            rows.append(dict(file=name, kB=round(Path(fn).stat().st_size / 1024, 1), route=api, answer=str(ans)[:110],
+                             s=round(time.time() - t, 2), peak_MB=round(_mem(pid, 'VmHWM') - base)))
+    return pd.DataFrame(rows)
+
+# %% ../nbs/05_app.ipynb #84486b33
+def soak_check(client, pid:int, # the running app's client and process id
+               image, # the file each call uploads
+               n:int=300, every:int=25,
+               cache:Path|None=None, # the server's GRADIO_TEMP_DIR, to count what the sweep leaves
+               wait:float=0, # seconds to wait for the sweep after the last call
+              )->dict: # rss (MB at each sample), slope (MB per 100 calls over the second half), seconds, files left in the cache
+    "`n` calls from new sessions; resident memory sampled every `every` calls; the cache counted after the sweep."
+    rss, t0 = [], time.time()
+    for i in range(n):
+        client.reset_session()   # a new session: its state must expire, not pile up
+        _call(client, '/predict', image)
+        if (i + 1) % every == 0: rss.append(_mem(pid, 'VmRSS'))
+    half = rss[len(rss) // 2:]
+    slope = float(np.polyfit(np.arange(len(half)) * every, half, 1)[0] * 100) if len(half) > 1 else float('nan')
+    cached_before = sum(f.is_file() for f in Path(cache).rglob('*')) if cache else None
+    time.sleep(wait)
+    return dict(calls=n, seconds=round(time.time() - t0 - wait, 1), rss=[round(r) for r in rss], slope_MB_per_100=round(slope, 2),
+                files_before_sweep=cached_before, files_after_sweep=sum(f.is_file() for f in Path(cache).rglob('*')) if cache else None)
 
 # %% ../nbs/05_app.ipynb #d645ab9b
 def _floor_app(outputs:tuple)->gr.Blocks:
@@ -235,31 +439,21 @@ def _median_call(client, image, n:int)->float:
 def benchmark_app(model_dir, # a bundle folder
                   image, # the file to upload each time
                   n:int=20, # timed calls of each kind (after one warm-up)
-                  port:int=7861, # for the app under test; `port + 1` for the do-nothing app
                  )->dict: # seconds: cold_start, web_median, floor_median, model_median; and the ratios
     "Cold start, median upload→answer through `gradio_client`, Gradio's do-nothing floor, and model-only predict+CAM on the same image."
     from gradio_client import Client, handle_file
-    env = dict(os.environ, PYTHONWARNINGS='ignore')
-    exe = Path(sys.executable).parent/'lung_xai_app'   # the console script of this environment
     t0 = time.time()
-    proc = subprocess.Popen([str(exe), '--model', str(model_dir), '--port', str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while True:
-            if proc.poll() is not None: raise LungXAIError(f'lung_xai_app exited with code {proc.returncode} before answering')
-            if time.time() - t0 > 300: raise LungXAIError('lung_xai_app did not answer within 300 s')
-            try: client = Client(f'http://127.0.0.1:{port}/', verbose=False); break
-            except Exception: time.sleep(0.2)
+    with serving(model_dir) as (url, client, _):
         client.predict(handle_file(str(image)), api_name='/predict')
         cold = time.time() - t0
         web = _median_call(client, image, n)
-    finally: proc.terminate(); proc.wait(30)
     learn, ts = load_bundle(model_dir), []
     for _ in range(n + 1):
         t = time.time(); out = analyse(learn, str(image)); ts.append(time.time() - t)
     model = statistics.median(ts[1:])
     floor = _floor_app(out[:3])
-    floor.launch(server_port=port + 1, prevent_thread_lock=True, quiet=True, inline=False)
-    try: fl = _median_call(Client(f'http://127.0.0.1:{port + 1}/', verbose=False), image, n)
+    floor.launch(prevent_thread_lock=True, quiet=True, inline=False)
+    try: fl = _median_call(Client(floor.local_url, verbose=False), image, n)
     finally: floor.close()
     res = dict(cold_start=cold, web_median=web, floor_median=fl, model_median=model, ratio=web / model, ratio_over_floor=(web - fl) / model, n=n)
     print(f"cold start (new process to first answer): {cold:.1f} s\n"

@@ -1,5 +1,5 @@
 "The Gradio app as users meet it: `lung_xai_app` in its own process on 127.0.0.1, called through gradio_client, raw HTTP and a real browser."
-import os, shutil, socket, subprocess, sys, time, urllib.error, urllib.request
+import os, urllib.error, urllib.request
 from pathlib import Path
 import numpy as np, pytest
 from PIL import Image
@@ -12,27 +12,12 @@ from pydicom.data import get_testdata_file
 VOCAB = ['Normal', 'Benign', 'Malignant']
 ARTIFACTS = Path(__file__).parent/'artifacts'   # screenshots (git-ignored)
 
-def _free_port():
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
-
 @pytest.fixture(scope='module')
 def app(trained):
     "`lung_xai_app` serving the session's tiny model on a free local port; yields (url, client)."
-    port = _free_port()
-    env = dict(os.environ, PYTHONWARNINGS='ignore', MPLBACKEND='Agg')
-    env['PATH'] = str(Path(sys.executable).parent) + os.pathsep + env['PATH']
-    log = open(trained/'app.log', 'w')
-    proc = subprocess.Popen(['lung_xai_app', '--model', str(trained/'run'), '--port', str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url, t0 = f'http://127.0.0.1:{port}/', time.time()
-    try:
-        while True:
-            assert proc.poll() is None, (trained/'app.log').read_text()
-            assert time.time() - t0 < 240, 'the app did not start within 240 s'
-            try: client = Client(url, verbose=False); break
-            except Exception: time.sleep(0.3)
+    from lung_xai.app import serving
+    with open(trained/'app.log', 'w') as log, serving(trained/'run', log=log) as (url, client, _):
         yield url, client
-    finally:
-        proc.terminate(); proc.wait(30); log.close()
 
 def _probs(label:dict)->dict: return {c['label']: c['confidence'] for c in label['confidences']}
 
@@ -77,13 +62,13 @@ def _bad_files(tmp:Path)->dict:
     "name -> (path, expected): 'ok' for a prediction, else a piece of the one error message."
     tmp.mkdir(exist_ok=True)
     (tmp/'corrupt.jpg').write_bytes(b'\xff\xd8\xff\xe0\x00\x10JFIF' + b'\x00' * 40)
-    (tmp/'notes.txt').write_text('this is not an image')
+    (tmp/'notes.txt').write_text('this is not an image')   # refused by the upload's file_types before our code
     a16 = (np.linspace(0, 65535, 96 * 96).reshape(96, 96)).astype(np.uint16)
     Image.fromarray(a16).save(tmp/'sixteen.png')
     assert Image.open(tmp/'sixteen.png').mode.startswith('I')
     rgba = np.zeros((80, 90, 4), np.uint8); rgba[..., :3] = 120; rgba[..., 3] = 255; rgba[:20, :, 3] = 0
     Image.fromarray(rgba, 'RGBA').save(tmp/'rgba.png')
-    return {'corrupt jpeg': (tmp/'corrupt.jpg', 'corrupt.jpg: '), 'text file': (tmp/'notes.txt', 'notes.txt: not an image'),
+    return {'corrupt jpeg': (tmp/'corrupt.jpg', 'corrupt.jpg: '), 'text file': (tmp/'notes.txt', 'Invalid file type'),
             '16-bit png': (tmp/'sixteen.png', 'ok'), 'rgba png': (tmp/'rgba.png', 'ok')}
 
 def test_bad_uploads_then_still_answers(app, trained, tmp_path):
