@@ -236,9 +236,11 @@ def _one_line_errors():
     "Our refusals and bugs to stderr; Gradio's and uvicorn's reports of malformed requests in one line each."
     import gradio.queueing, types
     if not (lx := logging.getLogger('lung_xai')).handlers:
-        (h := logging.StreamHandler()).setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(message)s')); lx.addHandler(h); lx.setLevel(logging.INFO)
-    def print_exc(*a, **k): log.info('request refused by Gradio: %s: %s', *(lambda e: (type(e).__name__, str(e)[:200]))(sys.exc_info()[1]))
-    gradio.queueing.traceback = types.SimpleNamespace(print_exc=print_exc)   # Gradio prints these; our handlers never reach it
+        h = logging.StreamHandler(); h.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(message)s'))
+        lx.addHandler(h); lx.setLevel(logging.INFO)
+    def print_exc(*a, **k):   # what Gradio's queue calls on an error no handler of ours raised: a malformed request
+        e = sys.exc_info()[1]; log.info('request refused by Gradio: %s: %s', type(e).__name__, str(e)[:200])
+    gradio.queueing.traceback = types.SimpleNamespace(print_exc=print_exc)
     logging.getLogger('uvicorn.error').addFilter(_OneLine())
 
 def launch_app(demo:gr.Blocks, host:str='127.0.0.1', port:int|None=None, share:bool=False, **kw):
@@ -302,7 +304,7 @@ def lung_xai_app(model:str='results', # bundle folder (model.safetensors + confi
 def serving(model_dir, # a bundle folder
             keep:int=KEEP_S, # `lung_xai_app --keep`
             env:dict|None=None, # extra environment for the server (e.g. GRADIO_TEMP_DIR)
-            log=subprocess.DEVNULL, # where the server's output goes (a file, or DEVNULL)
+            out=subprocess.DEVNULL, # where the server's output goes (a file, or DEVNULL)
             timeout:float=300, # seconds to wait for the first answer
            ): # yields (url, client, process)
     "`lung_xai_app` serving `model_dir` in its own process on a free local port; SIGTERM at exit, as a Space is stopped."
@@ -310,7 +312,7 @@ def serving(model_dir, # a bundle folder
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
     exe = Path(sys.executable).parent/'lung_xai_app'   # the console script of this environment
     proc = subprocess.Popen([str(exe), '--model', str(model_dir), '--port', str(port), '--keep', str(keep)],
-                            env=dict(os.environ, PYTHONWARNINGS='ignore', **(env or {})), stdout=log, stderr=subprocess.STDOUT)
+                            env=dict(os.environ, PYTHONWARNINGS='ignore', **(env or {})), stdout=out, stderr=subprocess.STDOUT)
     url, t0 = f'http://127.0.0.1:{port}/', time.time()
     try:
         while True:
@@ -339,6 +341,7 @@ def _call(client, api:str, arg)->tuple:
     return {c['label']: c['confidence'] for c in lab['confidences']}, np.asarray(Image.open(ov)).tobytes(), words
 
 def _same(a, b)->bool:
+    "Two `_call` answers equal: probabilities to 1e-6, everything else exactly."
     if isinstance(a, tuple) and len(a) == 3 and isinstance(a[0], dict):
         return a[0].keys() == b[0].keys() and all(abs(a[0][k] - b[0][k]) <= 1e-6 for k in a[0]) and a[1:] == b[1:]
     return a == b

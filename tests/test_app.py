@@ -16,7 +16,7 @@ ARTIFACTS = Path(__file__).parent/'artifacts'   # screenshots (git-ignored)
 def app(trained):
     "`lung_xai_app` serving the session's tiny model on a free local port; yields (url, client)."
     from lung_xai.app import serving
-    with open(trained/'app.log', 'w') as log, serving(trained/'run', log=log) as (url, client, _):
+    with open(trained/'app.log', 'w') as log, serving(trained/'run', out=log) as (url, client, _):
         yield url, client
 
 def _probs(label:dict)->dict: return {c['label']: c['confidence'] for c in label['confidences']}

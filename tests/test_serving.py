@@ -20,7 +20,7 @@ def server(trained, tmp_path_factory):
     "The app on the session's tiny model, with its own Gradio cache and temp folder so what it leaves behind can be counted."
     d = tmp_path_factory.mktemp('serving')
     (d/'cache').mkdir(); (d/'tmp').mkdir()
-    with open(d/'server.log', 'w') as log, serving(trained/'run', keep=KEEP, log=log,
+    with open(d/'server.log', 'w') as log, serving(trained/'run', keep=KEEP, out=log,
                                                    env={'GRADIO_TEMP_DIR': str(d/'cache'), 'TMPDIR': str(d/'tmp')}) as (url, client, proc):
         yield SimpleNamespace(url=url, client=client, proc=proc, dir=d)
 
