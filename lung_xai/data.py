@@ -133,7 +133,6 @@ def _read_dicom(fn:Path, window, max_pixels:int=MAX_PIXELS)->np.ndarray:
     nf = int(ds.get('NumberOfFrames', 1) or 1)
     try: arr = pixel_array(ds, index=0 if nf > 1 else None)
     except Exception as e:
-        ts = ds.file_meta.get('TransferSyntaxUID') if 'file_meta' in dir(ds) else None
         hint = ('Compressed DICOM needs a decoder: pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg' if ts is not None and ts.is_compressed
                 else 'The pixel data does not match the header (a truncated or broken file)')
         raise LungXAIError(f'{fn}: cannot decode the DICOM pixel data (transfer syntax {getattr(ts, "name", ts)}): {e}. {hint}') from None
