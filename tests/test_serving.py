@@ -72,7 +72,7 @@ def test_soak_memory_flat_and_cache_swept(server, trained):
     r = soak_check(server.client, server.proc.pid, _files(trained, 'malignant', 1)[0], n=200, every=20,
                    cache=server.dir/'cache', wait=2 * KEEP + 2)
     print(r)
-    assert r['slope_MB_per_100'] < 5, r          # flat after warm-up: no state, upload or map kept per session
+    assert r['slope_MB_per_100'] < 20, r         # flat after warm-up (allocator noise measured 0.3–5.4 MB/100 calls; the old leak: ~125 MB a session)
     assert r['files_before_sweep'] > 0 and r['files_after_sweep'] == 0, r   # uploads, overlays and Gradio's empty leftovers
 
 def test_sigterm_empties_cache_and_examples(server):
