@@ -1,6 +1,6 @@
 """`StandInHub` is NOT the Hugging Face Hub: a small HTTP server on 127.0.0.1 that answers the few endpoints
 `huggingface_hub` calls to create a repository, upload a folder and download a snapshot, and records every request,
-so tests (`test_hub.py`) and the Space tutorial (`nbs/13_tut_space.ipynb`) can show what would have been sent.
+so tests (`test_hub.py`) and the Space tutorial (`nbs/23_tut_space.ipynb`) can show what would have been sent.
 Nothing here talks to the internet."""
 import base64, hashlib, json, re, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

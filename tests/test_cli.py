@@ -32,7 +32,7 @@ def test_pkl_and_bundle_in_fresh_process(trained):
     code = f'''
 import warnings; warnings.simplefilter("ignore")
 from fastai.vision.all import load_learner
-from lung_xai.train import load_bundle
+from lung_xai.serve import load_bundle
 label, idx, probs = load_learner(r"{trained/'run'/'model.pkl'}").predict(r"{fn}")
 assert label in ("Normal", "Benign", "Malignant") and int(idx) == ["Normal", "Benign", "Malignant"].index(label)
 assert abs(float(probs.sum()) - 1) < 1e-5

@@ -102,7 +102,7 @@ def test_load_from_hub_never_unpickles(trained, tmp_path, hub, monkeypatch):
     monkeypatch.setattr(pickle, 'load', lambda *a, **k: pytest.fail('unpickled something'))
     learn = load_from_hub('alice/lung-model', endpoint=hub.url, cache_dir=tmp_path/'cache')
     fn = trained/'ph'/'benign'/'benign_1.png'
-    from lung_xai.train import load_bundle
+    from lung_xai.serve import load_bundle
     assert (learn.predict(fn)[2] - load_bundle(trained/'run').predict(fn)[2]).abs().max() < 1e-5
     assert learn.ood is not None
 

@@ -13,7 +13,7 @@ from lung_xai.app import serving, race_check, hostile_files, hostile_check, soak
 if not Path('/proc/self/clear_refs').exists(): pytest.skip('these checks read memory from /proc (Linux)', allow_module_level=True)
 
 KEEP = 6        # seconds an upload lives in this server: short, so the sweep happens during the tests
-PEAK_MB = 600   # bound on one call's peak above the server's resident level: the 40 MP image measured ~350 MB (05_app)
+PEAK_MB = 600   # bound on one call's peak above the server's resident level: the 40 MP image measured ~350 MB (11_app)
 
 @pytest.fixture(scope='module')
 def server(trained, tmp_path_factory):
