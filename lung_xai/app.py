@@ -4,16 +4,14 @@
 
 # %% ../nbs/11_app.ipynb #76eaa6fc
 from __future__ import annotations
-import atexit, os, logging, shutil, signal, socket, statistics, subprocess, sys, tempfile, threading, time, warnings
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+import atexit, os, logging, shutil, signal, sys, tempfile, threading, time, warnings
 from pathlib import Path
 
-import cv2, numpy as np, gradio as gr
+import numpy as np, gradio as gr
 from PIL import Image
 from fastcore.script import call_parse
-from .core import LungXAIError, VOCAB
-from .data import IMG_EXTS, DCM_EXTS
+from .core import LungXAIError, VOCAB, extras
+from .load import IMG_EXTS, DCM_EXTS
 from .serve import load_bundle, predict, model_summary, synthetic_note
 from .gradcam import gradcam, overlay, shown_size, METHODS, cam_defaults
 from .ood import answer_warnings
@@ -21,8 +19,7 @@ from .ood import answer_warnings
 # %% auto #0
 __all__ = ['DISCLAIMER', 'MAX_FILE_SIZE', 'QUEUE_SIZE', 'CONCURRENCY', 'MODEL_GROUP', 'PREVIEW_SIDE', 'KEEP_S', 'SESSIONS',
            'FILE_TYPES', 'PREDICTED', 'CSS', 'log', 'MAX_FILES', 'CHROMIUM', 'CHROMIUM_FLAGS', 'analyse', 'render',
-           'batch_table', 'make_app', 'launch_app', 'browser_check', 'lung_xai_app', 'serving', 'race_check',
-           'hostile_files', 'hostile_check', 'soak_check', 'benchmark_app']
+           'batch_table', 'make_app', 'launch_app', 'browser_check', 'lung_xai_app']
 
 # %% ../nbs/11_app.ipynb #9f455fe6
 DISCLAIMER = ('**Educational and research use only. Not a medical device; not for diagnosis or treatment.** '
@@ -62,15 +59,15 @@ def _u8(cam:np.ndarray)->np.ndarray: return np.uint8(np.clip(cam, 0, 1) * 255)  
 def _words(learn, st:dict, cls_idx:int, method:str, flagged:bool)->str:
     "The answer in words: prediction, what the map shows, every warning, the model and its split."
     p, pred = st['probs'], int(np.argmax(st['probs']))
-    T = learn.bundle_config.get('temperature', 1.0)
+    T = extras(learn).bundle.get('temperature', 1.0)
     lines = [f"**{st['name']}: {VOCAB[pred]}** (p = {p[pred]:.3f}{f', calibrated, T = {T:.2f}' if T != 1 else ''})",
              f"Map: {method} at {cam_defaults(learn)['layer']} for **{VOCAB[cls_idx]}**"
              + (' — flagged: this map is not an explanation (all zero, or mostly outside the body)' if flagged else '')]
-    thr = getattr(getattr(learn, 'ood', None), 'threshold', None)
+    thr = getattr(extras(learn).ood, 'threshold', None)
     ws = answer_warnings(float(p[pred]), st['ood'], thr) + st['load_warnings']
-    if note := synthetic_note(learn.bundle_config): ws.append(note)
+    if note := synthetic_note(extras(learn).bundle): ws.append(note)
     lines += [f'⚠️ Warning: {w}' for w in ws]
-    lines.append(model_summary(learn.bundle_config).replace('model:', 'Model:'))
+    lines.append(model_summary(extras(learn).bundle).replace('model:', 'Model:'))
     return '\n\n'.join(lines)
 
 def _failed(what:str, path, e:Exception)->gr.Error:
@@ -153,7 +150,7 @@ def make_app(model_dir='results', # a bundle folder (from `lung_xai_train` or `s
             )->gr.Blocks:
     "The Gradio app for a model bundle: one upload or many, calibrated probabilities, warnings, a steerable Grad-CAM."
     learn = load_bundle(model_dir)
-    cfg, d = learn.bundle_config, cam_defaults(learn)
+    cfg, d = extras(learn).bundle, cam_defaults(learn)
     note = synthetic_note(cfg)
     head = f"# lung_xai: lung CT slice classifier with Grad-CAM\n\n{DISCLAIMER}\n\n{model_summary(cfg).replace('model:', 'Model:')}" + \
            (f'\n\n⚠️ Note: {note}.' if note else '')
@@ -298,171 +295,3 @@ def lung_xai_app(model:str='results', # bundle folder (model.safetensors + confi
         demo = make_app(model, keep=keep)
     print(f'serving {model} at http://{host}:{port}/ (Ctrl+C stops it). Educational and research use only; not for diagnosis.')
     launch_app(demo, host, port, share)
-
-# %% ../nbs/11_app.ipynb #352dd9c0
-@contextmanager
-def serving(model_dir, # a bundle folder
-            keep:int=KEEP_S, # `lung_xai_app --keep`
-            env:dict|None=None, # extra environment for the server (e.g. GRADIO_TEMP_DIR)
-            out=subprocess.DEVNULL, # where the server's output goes (a file, or DEVNULL)
-            timeout:float=300, # seconds to wait for the first answer
-           ): # yields (url, client, process)
-    "`lung_xai_app` serving `model_dir` in its own process on a free local port; SIGTERM at exit, as a Space is stopped."
-    from gradio_client import Client
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-    exe = Path(sys.executable).parent/'lung_xai_app'   # the console script of this environment
-    proc = subprocess.Popen([str(exe), '--model', str(model_dir), '--port', str(port), '--keep', str(keep)],
-                            env=dict(os.environ, PYTHONWARNINGS='ignore', **(env or {})), stdout=out, stderr=subprocess.STDOUT)
-    url, t0 = f'http://127.0.0.1:{port}/', time.time()
-    try:
-        while True:
-            if proc.poll() is not None: raise LungXAIError(f'lung_xai_app exited with code {proc.returncode} before answering')
-            if time.time() - t0 > timeout: raise LungXAIError(f'lung_xai_app did not answer within {timeout} s')
-            try: client = Client(url, verbose=False); break
-            except Exception: time.sleep(0.2)
-        yield url, client, proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try: proc.wait(30)
-        except subprocess.TimeoutExpired: proc.kill(); proc.wait()
-
-def _mem(pid:int, key:str)->float:
-    "MB of `VmRSS` (resident now) or `VmHWM` (peak resident) of a process, from the kernel."
-    return next(int(l.split()[1]) for l in Path(f'/proc/{pid}/status').read_text().splitlines() if l.startswith(key + ':')) / 1024
-
-def _reset_peak(pid:int): Path(f'/proc/{pid}/clear_refs').write_text('5')   # VmHWM := VmRSS
-
-# %% ../nbs/11_app.ipynb #44255557
-def _call(client, api:str, arg)->tuple:
-    "One call as comparable data: probabilities, the overlay's pixels and the words (`/predict`), or the table (`/predict_batch`)."
-    from gradio_client import handle_file
-    if api == '/predict_batch': return tuple(map(tuple, client.predict([handle_file(str(f)) for f in arg], api_name=api)['data']))
-    lab, ov, words = client.predict(handle_file(str(arg)), api_name=api)
-    return {c['label']: c['confidence'] for c in lab['confidences']}, np.asarray(Image.open(ov)).tobytes(), words
-
-def _same(a, b)->bool:
-    "Two `_call` answers equal: probabilities to 1e-6, everything else exactly."
-    if isinstance(a, tuple) and len(a) == 3 and isinstance(a[0], dict):
-        return a[0].keys() == b[0].keys() and all(abs(a[0][k] - b[0][k]) <= 1e-6 for k in a[0]) and a[1:] == b[1:]
-    return a == b
-
-def race_check(url:str, # a running app
-               singles:list, # files for concurrent `/predict` calls, one client each
-               batch:list, # files for one `/predict_batch` call sent at the same time
-               rounds:int=12,
-              )->dict: # calls, answers that differ from the serial ones, errors
-    "Mixed `/predict` and `/predict_batch` calls sent at once, `rounds` times; each answer compared with the same call made alone."
-    from gradio_client import Client
-    calls = [('/predict', f) for f in singles] + [('/predict_batch', batch)]
-    clients = [Client(url, verbose=False) for _ in calls]
-    serial = [_call(c, *a) for c, a in zip(clients, calls)]
-    differ, errors = 0, []
-    with ThreadPoolExecutor(len(calls)) as ex:
-        for _ in range(rounds):
-            for f, want in zip([ex.submit(_call, c, *a) for c, a in zip(clients, calls)], serial):
-                try: differ += not _same(f.result(), want)
-                except Exception as e: errors.append(f'{type(e).__name__}: {e}')
-    return dict(rounds=rounds, calls=rounds * len(calls), differ=differ, errors=len(errors), first_error=errors[0] if errors else None)
-
-# %% ../nbs/11_app.ipynb #503c340d
-def hostile_files(dest:Path)->dict:
-    "name → file: inputs that are cheap to send and expensive to get wrong."
-    import pydicom
-    from pydicom.uid import DeflatedExplicitVRLittleEndian
-    from lung_xai.data import MAX_PIXELS, MAX_SIDE
-    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
-    Image.new('1', (4_000_000, 10)).save(dest/'wide.png'); Image.new('1', (10, 4_000_000)).save(dest/'tall.png')
-    Image.new('L', (1, 1)).save(dest/'one_pixel.png')
-    Image.fromarray(np.full((1000, 8000), 30000, np.uint16)).save(dest/'wide16.png')
-    h = MAX_PIXELS // MAX_SIDE; big = np.zeros((h, MAX_SIDE), np.uint8)
-    cv2.ellipse(big, (MAX_SIDE // 2, h // 2), (MAX_SIDE * 2 // 5, h * 2 // 5), 0, 0, 360, 200, -1); Image.fromarray(big).save(dest/'largest.png')
-    ds = pydicom.dcmread(pydicom.data.get_testdata_file('CT_small.dcm'))
-    ds.Rows, ds.Columns = 200, 20_000; ds.save_as(dest/'header.dcm')
-    ds = pydicom.dcmread(pydicom.data.get_testdata_file('CT_small.dcm'))
-    ds.Rows = ds.Columns = 8192; ds.PixelData = bytes(8192 * 8192 * 2)
-    ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian; ds.save_as(dest/'deflated.dcm', enforce_file_format=True)
-    return {n: dest/f for n, f in [('4,000,000x10 PNG', 'wide.png'), ('10x4,000,000 PNG', 'tall.png'), ('1-pixel PNG', 'one_pixel.png'),
-            ('16-bit 8000x1000 PNG', 'wide16.png'), ('DICOM header 20000x200', 'header.dcm'), ('deflated DICOM 8192x8192', 'deflated.dcm'),
-            ('largest accepted, 40 MP', 'largest.png')]}
-
-def hostile_check(client, # a client of the running app
-                  pid:int, # the server's process id
-                  files:dict, # name → file (`hostile_files`)
-                 ): # a DataFrame: per file and route, the answer or the error, seconds, peak MB above the rest level
-    "Each file through `/predict` and `/predict_batch`, one after another; the server's peak resident memory for each."
-    import pandas as pd
-    rows = []
-    for name, fn in files.items():
-        for api, arg in [('/predict', fn), ('/predict_batch', [fn])]:
-            base, t = _mem(pid, 'VmRSS'), time.time(); _reset_peak(pid)
-            try:
-                out = _call(client, api, arg)
-                ans = max(out[0], key=out[0].get) if api == '/predict' else f'error: {out[0][-1]}' if out[0][-1] else out[0][1]
-            except Exception as e: ans = f'error: {e}'
-            rows.append(dict(file=name, kB=round(Path(fn).stat().st_size / 1024, 1), route=api, answer=str(ans)[:110],
-                             s=round(time.time() - t, 2), peak_MB=round(_mem(pid, 'VmHWM') - base)))
-    return pd.DataFrame(rows)
-
-# %% ../nbs/11_app.ipynb #84486b33
-def soak_check(client, pid:int, # the running app's client and process id
-               image, # the file each call uploads
-               n:int=300, every:int=25,
-               cache:Path|None=None, # the server's GRADIO_TEMP_DIR, to count what the sweep leaves
-               wait:float=0, # seconds to wait for the sweep after the last call
-              )->dict: # rss (MB at each sample), slope (MB per 100 calls over the second half), seconds, files left in the cache
-    "`n` calls from new sessions; resident memory sampled every `every` calls; the cache counted after the sweep."
-    rss, t0 = [], time.time()
-    for i in range(n):
-        client.reset_session()   # a new session: its state must expire, not pile up
-        _call(client, '/predict', image)
-        if (i + 1) % every == 0: rss.append(_mem(pid, 'VmRSS'))
-    half = rss[len(rss) // 2:]
-    slope = float(np.polyfit(np.arange(len(half)) * every, half, 1)[0] * 100) if len(half) > 1 else float('nan')
-    cached_before = sum(f.is_file() for f in Path(cache).rglob('*')) if cache else None
-    time.sleep(wait)
-    return dict(calls=n, seconds=round(time.time() - t0 - wait, 1), rss=[round(r) for r in rss], slope_MB_per_100=round(slope, 2),
-                files_before_sweep=cached_before, files_after_sweep=sum(f.is_file() for f in Path(cache).rglob('*')) if cache else None)
-
-# %% ../nbs/11_app.ipynb #d645ab9b
-def _floor_app(outputs:tuple)->gr.Blocks:
-    "An app with the same `/predict` signature and outputs that does no work: what Gradio and the client cost alone."
-    with gr.Blocks() as d:
-        f = gr.File()
-        outs = [gr.Label(), gr.Image(type='numpy', format='png'), gr.Markdown()]
-        gr.Button().click(lambda file: outputs, [f], outs, api_name='predict')
-    return d.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
-
-def _median_call(client, image, n:int)->float:
-    from gradio_client import handle_file
-    ts = []
-    for _ in range(n + 1):   # the first call warms up
-        t = time.time(); client.predict(handle_file(str(image)), api_name='/predict'); ts.append(time.time() - t)
-    return statistics.median(ts[1:])
-
-def benchmark_app(model_dir, # a bundle folder
-                  image, # the file to upload each time
-                  n:int=20, # timed calls of each kind (after one warm-up)
-                 )->dict: # seconds: cold_start, web_median, floor_median, model_median; and the ratios
-    "Cold start, median upload→answer through `gradio_client`, Gradio's do-nothing floor, and model-only predict+CAM on the same image."
-    from gradio_client import Client, handle_file
-    t0 = time.time()
-    with serving(model_dir) as (url, client, _):
-        client.predict(handle_file(str(image)), api_name='/predict')
-        cold = time.time() - t0
-        web = _median_call(client, image, n)
-    learn, ts = load_bundle(model_dir), []
-    for _ in range(n + 1):
-        t = time.time(); out = analyse(learn, str(image)); ts.append(time.time() - t)
-    model = statistics.median(ts[1:])
-    floor = _floor_app(out[:3])
-    floor.launch(prevent_thread_lock=True, quiet=True, inline=False)
-    try: fl = _median_call(Client(floor.local_url, verbose=False), image, n)
-    finally: floor.close()
-    res = dict(cold_start=cold, web_median=web, floor_median=fl, model_median=model, ratio=web / model, ratio_over_floor=(web - fl) / model, n=n)
-    print(f"cold start (new process to first answer): {cold:.1f} s\n"
-          f"upload→answer through gradio_client, median of {n}: {web * 1000:.0f} ms\n"
-          f"model only (load, predict + Grad-CAM + overlay + words: `analyse`), median of {n}: {model * 1000:.0f} ms\n"
-          f"ratio {res['ratio']:.2f} (target ≤ 1.5)\n"
-          f"Gradio's floor (same endpoint and outputs, no work), median of {n}: {fl * 1000:.0f} ms; "
-          f"(answer − floor) / model = {res['ratio_over_floor']:.2f}")
-    return res

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np, torch
 from fastcore.script import call_parse
-from .core import LungXAIError
-from .data import get_ct_items, near_pairs, near_pairs_allpairs, _probe, lung_dls
+from fastcore.xtras import modified_env
+from .core import LungXAIError, extras
+from .items import get_ct_items, near_pairs, near_pairs_allpairs, _probe
+from .data import lung_dls
 from .synth import make_phantoms
 from .data import ct_loader
 from .learner import lung_learner
@@ -31,7 +33,7 @@ def _median(f, repeats:int, warmup:int=1)->float:
         t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
     return statistics.median(ts)
 
-def _row(section:str, name:str, value:float, unit:str, baseline_name:str|None=None, baseline:float|None=None, higher_is_better:bool=False)->dict:
+def _bench_row(section:str, name:str, value:float, unit:str, baseline_name:str|None=None, baseline:float|None=None, higher_is_better:bool=False)->dict:
     "One measurement with its baseline and their ratio (above 1: costs more than the baseline)."
     r = dict(section=section, name=name, value=value, unit=unit, baseline_name=baseline_name, baseline=baseline)
     if baseline: r['ratio'] = (baseline / value) if higher_is_better else (value / baseline)
@@ -46,7 +48,7 @@ class Workbench:
             warnings.simplefilter('ignore'); self.dls = lung_dls(self.tmp/'ph', size=size, bs=16, seed=seed)
         learn = lung_learner(self.dls, arch, pretrained=False, verbose=False)
         fit_ood(learn, self.dls.train_ds.items, self.dls.valid_ds.items)
-        learn.cam = None
+        extras(learn).cam_defaults = None
         self.bundle = save_bundle(learn, self.tmp/'bundle', metrics=dict(split=self.dls.split_info))
         self.learn = load_bundle(self.bundle)   # what the app and the CLI serve
         self.files = [str(f) for f in self.dls.train_ds.items]
@@ -69,18 +71,18 @@ def bench_serving(wb:Workbench, repeats:int=10)->list:
     t_dl = _median(lambda: learn.dls.test_dl([img]).one_batch(), repeats)
     t_cb = _median(lambda: ct_batch(learn, [img]), repeats)
     t_bare = min(t_bare, _median(bare, repeats))   # measured before and after: a slow spell must not flatter the ratios
-    rows = [_row('serving', 'bare forward (ready tensor)', t_bare, 's'),
-            _row('serving', 'predict (file to probabilities)', t_pred, 's', 'bare forward', t_bare),
-            _row('serving', 'predict + Grad-CAM (file to map)', t_cam, 's', 'bare forward', t_bare),
-            _row('serving', 'our Grad-CAM (ready tensor)', t_cam_x, 's', 'bare forward', t_bare),
-            _row('serving', 'our Grad-CAM at layer4 instead (ready tensor)', t_cam4, 's', 'bare forward', t_bare),
-            _row('serving', 'model input through a test_dl per request (before)', t_dl, 's', 'ct_batch (now)', t_cb)]
+    rows = [_bench_row('serving', 'bare forward (ready tensor)', t_bare, 's'),
+            _bench_row('serving', 'predict (file to probabilities)', t_pred, 's', 'bare forward', t_bare),
+            _bench_row('serving', 'predict + Grad-CAM (file to map)', t_cam, 's', 'bare forward', t_bare),
+            _bench_row('serving', 'our Grad-CAM (ready tensor)', t_cam_x, 's', 'bare forward', t_bare),
+            _bench_row('serving', 'our Grad-CAM at layer4 instead (ready tensor)', t_cam4, 's', 'bare forward', t_bare),
+            _bench_row('serving', 'model input through a test_dl per request (before)', t_dl, 's', 'ct_batch (now)', t_cb)]
     try:
         from pytorch_grad_cam import GradCAM
         from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
         with GradCAM(model=model, target_layers=[model.get_submodule(_layer_path(learn, None))]) as pgc:
             t_pgc = _median(lambda: pgc(input_tensor=x, targets=[ClassifierOutputTarget(0)]), repeats)
-        rows.append(_row('serving', 'pytorch-grad-cam GradCAM (ready tensor)', t_pgc, 's', 'our Grad-CAM (ready tensor)', t_cam_x))
+        rows.append(_bench_row('serving', 'pytorch-grad-cam GradCAM (ready tensor)', t_pgc, 's', 'our Grad-CAM (ready tensor)', t_cam_x))
     except ImportError: pass
     return rows
 
@@ -94,7 +96,7 @@ def bench_batch(wb:Workbench, repeats:int=3, sizes=(16, 64))->list:
         def bare():
             with torch.inference_mode(): model(xb)
         t_bare, t_cam = _median(bare, repeats), _median(lambda: gradcam(wb.learn, files), repeats)
-        rows.append(_row('batch', f'Grad-CAM throughput, batch {bs} (files to maps)', bs / t_cam, 'images/s', f'bare forward, batch {bs}', bs / t_bare, higher_is_better=True))
+        rows.append(_bench_row('batch', f'Grad-CAM throughput, batch {bs} (files to maps)', bs / t_cam, 'images/s', f'bare forward, batch {bs}', bs / t_bare, higher_is_better=True))
     return rows
 
 def _plain_epoch(model, dls, loss_func, lr:float):
@@ -117,16 +119,16 @@ def bench_train(wb:Workbench, repeats:int=2, lr:float=2e-3)->list:
     plain = lung_learner(wb.dls, wb.arch, pretrained=False, verbose=False)
     t_pl = _median(lambda: _plain_epoch(plain.model, wb.dls, plain.loss_func, lr), repeats)
     n = len(wb.dls.train_ds) + len(wb.dls.valid_ds)
-    return [_row('training', f'fastai fit_one_cycle, 1 epoch ({n} images)', t_fa, 's', 'plain PyTorch loop, 1 epoch', t_pl)]
+    return [_bench_row('training', f'fastai fit_one_cycle, 1 epoch ({n} images)', t_fa, 's', 'plain PyTorch loop, 1 epoch', t_pl)]
 
 def bench_app(wb:Workbench, repeats:int=10)->list:
     "The app: upload→answer through gradio_client vs model-only, Gradio's floor, and the cold start."
-    from lung_xai.app import benchmark_app
+    from lung_xai.stress import benchmark_app
     r = benchmark_app(wb.bundle, wb.files[0], n=repeats)
-    return [_row('app', 'upload→answer through gradio_client', r['web_median'], 's', 'model only (analyse)', r['model_median']),
-            _row('app', 'upload→answer minus Gradio floor', r['web_median'] - r['floor_median'], 's', 'model only (analyse)', r['model_median']),
-            _row('app', 'Gradio floor (same endpoint, no work)', r['floor_median'], 's'),
-            _row('app', 'cold start (process start to first answer)', r['cold_start'], 's')]
+    return [_bench_row('app', 'upload→answer through gradio_client', r['web_median'], 's', 'model only (analyse)', r['model_median']),
+            _bench_row('app', 'upload→answer minus Gradio floor', r['web_median'] - r['floor_median'], 's', 'model only (analyse)', r['model_median']),
+            _bench_row('app', 'Gradio floor (same endpoint, no work)', r['floor_median'], 's'),
+            _bench_row('app', 'cold start (process start to first answer)', r['cold_start'], 's')]
 
 # %% ../nbs/13_bench.ipynb #f5e53804
 def bench_gpu(arch:str='resnet34', size:int=224,
@@ -160,7 +162,7 @@ def bench_gpu(arch:str='resnet34', size:int=224,
     plain_epochs(1)
     t = time.perf_counter(); plain_epochs(epochs); t_pl = (time.perf_counter() - t) / epochs
     tag = f"{'CUDA bf16, channels_last' if cuda else 'CPU smoke run, fp32'}, batch {bs}"
-    rows = [_row('gpu', f'fastai fit_one_cycle from JPEG files ({tag})', n_epoch / t_fa, 'images/s', 'plain PyTorch loop, same batches', n_epoch / t_pl, higher_is_better=True)]
+    rows = [_bench_row('gpu', f'fastai fit_one_cycle from JPEG files ({tag})', n_epoch / t_fa, 'images/s', 'plain PyTorch loop, same batches', n_epoch / t_pl, higher_is_better=True)]
     learn.model.eval()
     xb = dls.valid.one_batch()[0].as_subclass(torch.Tensor)
     xb = torch.cat([xb] * (bs // len(xb) + 1))[:bs].contiguous(memory_format=torch.channels_last)
@@ -172,7 +174,7 @@ def bench_gpu(arch:str='resnet34', size:int=224,
         with torch.autocast('cuda', dtype=torch.bfloat16, enabled=cuda): gradcam(learn, xb)
         sync()
     t_inf, t_cam = _median(infer, 5), _median(explain, 5)
-    rows.append(_row('gpu', f'Grad-CAM throughput ({tag})', bs / t_cam, 'images/s', 'inference, same batch', bs / t_inf, higher_is_better=True))
+    rows.append(_bench_row('gpu', f'Grad-CAM throughput ({tag})', bs / t_cam, 'images/s', 'inference, same batch', bs / t_inf, higher_is_better=True))
     import shutil; shutil.rmtree(tmp, ignore_errors=True)
     return rows
 
@@ -195,22 +197,16 @@ def bench_audit(sizes=(10_000, 100_000), near:int=4)->list:
         t = time.perf_counter(); fast = near_pairs(h, near); t_fast = time.perf_counter() - t
         t = time.perf_counter(); ref = near_pairs_allpairs(h, near); t_ref = time.perf_counter() - t
         if fast != ref: raise LungXAIError(f'near_pairs and near_pairs_allpairs disagree on {n} hashes')
-        rows.append(_row('audit', f'near-duplicate pairs, {n:,} hashes (multi-index)', t_fast, 's', 'all pairs', t_ref))
+        rows.append(_bench_row('audit', f'near-duplicate pairs, {n:,} hashes (multi-index)', t_fast, 's', 'all pairs', t_ref))
     return rows
 
 def bench_probe(wb:Workbench)->list:
     "Probing a folder (`get_ct_items`) the first time vs again with only the on-disk fingerprint cache."
-    old = os.environ.get('LUNG_XAI_CACHE')
-    os.environ['LUNG_XAI_CACHE'] = str(wb.tmp/'cache')   # a cold disk cache for this run
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            _probe.cache_clear(); t = time.perf_counter(); items = get_ct_items(wb.tmp/'ph'); t1 = time.perf_counter() - t
-            _probe.cache_clear(); t = time.perf_counter(); get_ct_items(wb.tmp/'ph'); t2 = time.perf_counter() - t
-    finally:
-        if old is None: os.environ.pop('LUNG_XAI_CACHE')
-        else: os.environ['LUNG_XAI_CACHE'] = old
-    return [_row('audit', f'probe a folder again ({len(items)} images, disk cache)', t2, 's', 'first probe (decode every image)', t1)]
+    with modified_env(LUNG_XAI_CACHE=str(wb.tmp/'cache')), warnings.catch_warnings():   # a cold disk cache for this run
+        warnings.simplefilter('ignore')
+        _probe.cache_clear(); t = time.perf_counter(); items = get_ct_items(wb.tmp/'ph'); t1 = time.perf_counter() - t
+        _probe.cache_clear(); t = time.perf_counter(); get_ct_items(wb.tmp/'ph'); t2 = time.perf_counter() - t
+    return [_bench_row('audit', f'probe a folder again ({len(items)} images, disk cache)', t2, 's', 'first probe (decode every image)', t1)]
 
 _RSS = '''import sys, warnings; warnings.simplefilter("ignore")
 def rss(): return int(next(l for l in open("/proc/self/status") if l.startswith("VmRSS")).split()[1])
@@ -226,8 +222,8 @@ def bench_memory(wb:Workbench)->list:
     r = subprocess.run([sys.executable, '-c', _RSS, str(wb.bundle), wb.files[0]], capture_output=True, text=True, timeout=600)
     if r.returncode: raise LungXAIError(f'memory probe failed: {r.stderr[-500:]}')
     base, after, peak = (int(v) / 1024 for v in r.stdout.split()[-3:])   # kB in /proc/self/status
-    return [_row('memory', 'RSS after serving (bundle + 10 predict+Grad-CAM)', after, 'MB', 'RSS after imports', base),
-            _row('memory', 'peak RSS of the serving process', peak, 'MB')]
+    return [_bench_row('memory', 'RSS after serving (bundle + 10 predict+Grad-CAM)', after, 'MB', 'RSS after imports', base),
+            _bench_row('memory', 'peak RSS of the serving process', peak, 'MB')]
 
 # %% ../nbs/13_bench.ipynb #3a07c57d
 SECTIONS = ('serving', 'batch', 'training', 'app', 'audit', 'memory', 'gpu')   # 'gpu' runs only when asked for

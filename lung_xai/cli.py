@@ -7,7 +7,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 from fastcore.script import call_parse, Param
-from .core import LungXAIError, VOCAB, cli_errors
+from .core import LungXAIError, VOCAB, cli_errors, extras
+from .job import Recipe, train_run, evaluate_run
 
 # %% auto #0
 __all__ = ['lung_xai_synth', 'lung_xai_train', 'lung_xai_predict', 'lung_xai_evaluate', 'lung_xai_explain']
@@ -36,29 +37,27 @@ def lung_xai_synth(dest:str, # folder to write into (new, empty, or a phantom se
 @call_parse
 def lung_xai_train(data:str=None, # dataset folder with class folders; default: synthetic phantoms (generated once, cached)
                    out:str='results', # output folder
-                   arch:str='resnet18', # resnet18, resnet34 or resnet50
-                   epochs:int=7, # epochs of fine_tune (after the frozen epoch when pretrained)
-                   size:int=128, # image side the model sees
-                   bs:int=16, # batch size
-                   split:str='grouped', # 'grouped' (duplicates and slice runs never straddle) or 'random'
-                   seed:int=42,
-                   pretrained:Param('ImageNet weights: torchvision\'s cache, downloaded once when missing (a clear error within seconds offline)', action=argparse.BooleanOptionalAction)=False,
+                   arch:str=Recipe.arch, # resnet18, resnet34 or resnet50
+                   epochs:int=Recipe.epochs, # epochs of fine_tune (after the frozen epoch when pretrained)
+                   size:int=Recipe.size, # image side the model sees
+                   bs:int=Recipe.bs, # batch size
+                   split:str=Recipe.split, # 'grouped' (duplicates and slice runs never straddle) or 'random'
+                   seed:int=Recipe.seed,
+                   pretrained:Param('ImageNet weights: torchvision\'s cache, downloaded once when missing (a clear error within seconds offline)', action=argparse.BooleanOptionalAction)=Recipe.pretrained,
                    weights:str=None, # a file with torchvision's ImageNet weights for --arch (implies --pretrained)
                    lr:float=None, # learning rate; default: lr_find's valley
                    early_stop:int=None, # stop after this many epochs without a better valid macro-F1
-                   n_phantoms:int=800, # size of the default phantom set
+                   n_phantoms:int=Recipe.n_phantoms, # size of the default phantom set
                    force:bool=False, # overwrite a non-empty --out that holds a different run
-                   test_pct:float=0.15, # with --data: the grouped hold-out test share (phantoms get a fresh set of new patients instead)
-                   resize:str='body', # how slices become squares: body (crop to the body, pad), pad, padrand (pad; random bars in training), crop or squash
+                   test_pct:float=Recipe.test_pct, # with --data: the grouped hold-out test share (phantoms get a fresh set of new patients instead)
+                   resize:str=Recipe.resize, # how slices become squares: body (crop to the body, pad), pad, padrand (pad; random bars in training), crop or squash
                   ):
     "Train a lung CT classifier (lr_find + fine_tune) and write plots, metrics.json, model.pkl and the bundle."
-    from lung_xai.job import train_run
-    from lung_xai.job import evaluate_run
     from lung_xai.dist import single_process
     with cli_errors():
-        learn = train_run(out, data=data, arch=arch, size=size, bs=bs, epochs=epochs, split=split, seed=seed, pretrained=pretrained,
-                          weights=weights, lr=lr, early_stop=early_stop, n_phantoms=n_phantoms, force=force,
-                          test_pct=test_pct, resize=resize)
+        r = Recipe(data=data, arch=arch, size=size, bs=bs, epochs=epochs, split=split, seed=seed, pretrained=pretrained, weights=weights,
+                   lr=lr, early_stop=early_stop, n_phantoms=n_phantoms, test_pct=test_pct, resize=resize)
+        learn = train_run(out, r, force=force)
         if learn is None: return   # another rank of a data-parallel run: rank 0 writes the outputs
         with single_process(): evaluate_run(learn, out, calibrate=True)   # rank 0 alone, with the data's audit
     print(f'report: {Path(out)/"report.md"}')
@@ -71,8 +70,8 @@ def lung_xai_predict(imgs:Param('CT images (JPG/PNG/TIFF/DICOM)', nargs='+'),
     "Classify CT images as Normal / Benign / Malignant with a saved bundle."
     from lung_xai.serve import load_bundle, predict, model_summary, synthetic_note
     with cli_errors(): learn = load_bundle(model)
-    print(model_summary(learn.bundle_config))
-    if note := synthetic_note(learn.bundle_config): print(f'note: {note}')
+    print(model_summary(extras(learn).bundle))
+    if note := synthetic_note(extras(learn).bundle): print(f'note: {note}')
     df = predict(learn, imgs)
     for r in df.itertuples():
         if isinstance(r.error, str): print(f'error: {r.error}')   # the loader's message names the file

@@ -6,11 +6,13 @@
 from __future__ import annotations
 import logging, os, socket, sys, warnings
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 # %% auto #0
-__all__ = ['VOCAB', 'log', 'LungXAIError', 'cli_errors', 'cache_dir', 'atomic_write', 'save_fig', 'unreachable']
+__all__ = ['VOCAB', 'log', 'LungXAIError', 'cli_errors', 'LearnerExtras', 'extras', 'split_record', 'temperature', 'cache_dir',
+           'atomic_write', 'save_fig', 'unreachable']
 
 # %% ../nbs/00_core.ipynb #202f812e
 class LungXAIError(Exception):
@@ -32,6 +34,34 @@ def cli_errors():
         print(f'lung_xai: error: {e}', file=sys.stderr)
         raise SystemExit(2) from None
     finally: warnings.formatwarning = fmt
+
+# %% ../nbs/00_core.ipynb #10633d62
+@dataclass
+class LearnerExtras:
+    "What lung_xai keeps on a fastai `Learner` beside fastai's own state (`learn.lung_xai`)."
+    arch:str|None=None          # torchvision architecture name ('resnet18', ...)
+    pretrained:bool=False       # started from ImageNet weights
+    ood:object=None             # the `OODDetector` (`fit_ood`, `load_bundle`), or None
+    cam_defaults:dict|None=None # the Grad-CAM layer and method chosen for this model (`train_run`), or None: the library's
+    bundle:dict|None=None       # the bundle's checked `config.json` (`load_bundle`), or None
+    lr_suggestions:dict=field(default_factory=dict)   # lr_find's valley and slide (`fit_lung`)
+
+def extras(learn)->LearnerExtras:
+    "`learn`'s `LearnerExtras`, the one place lung_xai keeps facts about a model; an empty one on a learner it did not build."
+    x = _own(learn).get('lung_xai')   # its own attributes: a Learner's getattr falls through to its model
+    if x is None: x = learn.lung_xai = LearnerExtras()
+    return x
+
+def _own(o)->dict: return getattr(o, '__dict__', {})   # an object's own attributes; {} for None or a function's loss
+
+def split_record(learn)->tuple: # (split_info dict, test items list)
+    "How the learner's data was split (`lung_dls`, `main_dls`) and its test items; ({}, []) for data built otherwise."
+    d = _own(learn.dls)
+    return dict(d.get('split_info') or {}), list(d.get('test_items') or [])
+
+def temperature(learn)->float:
+    "The calibration temperature the learner's loss carries (`CalibratedCE`); 1 for any other loss."
+    return float(_own(learn.loss_func).get('temperature', 1.0))
 
 # %% ../nbs/00_core.ipynb #af142851
 def cache_dir()->Path:

@@ -9,14 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
-from scipy.stats import norm
+from scipy.stats import binomtest
 from sklearn.metrics import (balanced_accuracy_score, f1_score, confusion_matrix, roc_auc_score, roc_curve,
                              precision_recall_fscore_support)
 from fastai.vision.all import noop
 from PIL import Image, ImageEnhance, ImageOps
 from fastai.vision.all import PILImage
-from .core import LungXAIError, VOCAB, save_fig
-from .data import ct_groups, patient_ids, label_ct, ct_loader, add_bars
+from .core import LungXAIError, VOCAB, save_fig, split_record, temperature
+from .items import ct_groups, patient_ids, label_ct
+from .data import ct_loader, add_bars
 from .serve import predict
 
 # %% auto #0
@@ -28,12 +29,10 @@ __all__ = ['SHORTCUT_FLAG', 'wilson', 'bootstrap_ci', 'group_bootstrap', 'ece', 
 def wilson(k:int, # successes
            n:int, # trials
            conf:float=0.95)->tuple: # (low, high)
-    "Wilson score interval for a proportion k/n."
+    "Wilson score interval for a proportion k/n (SciPy's `binomtest(...).proportion_ci`); nan for n = 0."
     if n == 0: return (float('nan'), float('nan'))
-    z = norm.ppf(0.5 + conf / 2); p = k / n
-    den = 1 + z**2 / n
-    mid, half = (p + z**2 / (2 * n)) / den, z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
-    return (float(max(0., mid - half)), float(min(1., mid + half)))
+    ci = binomtest(k, n).proportion_ci(conf, method='wilson')
+    return (float(ci.low), float(ci.high))
 
 # %% ../nbs/08_evaluate.ipynb #7499cb6f
 def bootstrap_ci(stat, # stat(y, p) -> float, on resampled indices
@@ -133,16 +132,16 @@ class Evaluation:
 # %% ../nbs/08_evaluate.ipynb #ce10118c
 def _ci(a:np.ndarray)->tuple: return tuple(float(v) for v in np.nanpercentile(a, [2.5, 97.5], axis=0)) if a.ndim == 1 else np.nanpercentile(a, [2.5, 97.5], axis=0).T
 
-def _overall(y, pred, probs, bs:dict, how:str)->pd.DataFrame:
-    rows = {'accuracy': (float((y == pred).mean()), *_ci(bs['accuracy']), how),
-            'balanced_accuracy': (balanced_accuracy_score(y, pred), *_ci(bs['balanced_accuracy']), how),
-            'macro_f1': (f1_score(y, pred, average='macro', labels=range(len(VOCAB)), zero_division=0), *_ci(bs['macro_f1']), how)}
+def _overall(y, pred, probs, boot:dict, how:str)->pd.DataFrame:
+    rows = {'accuracy': (float((y == pred).mean()), *_ci(boot['accuracy']), how),
+            'balanced_accuracy': (balanced_accuracy_score(y, pred), *_ci(boot['balanced_accuracy']), how),
+            'macro_f1': (f1_score(y, pred, average='macro', labels=range(len(VOCAB)), zero_division=0), *_ci(boot['macro_f1']), how)}
     return pd.DataFrame(rows, index=['value', 'low', 'high', 'ci']).T.rename_axis('metric')
 
-def _per_class(y, pred, probs, bs:dict)->pd.DataFrame:
+def _per_class(y, pred, probs, boot:dict)->pd.DataFrame:
     cm = confusion_matrix(y, pred, labels=range(len(VOCAB)))
     prec, rec, f1, sup = precision_recall_fscore_support(y, pred, labels=range(len(VOCAB)), zero_division=0)
-    ci = {k: _ci(bs[k]) for k in ('precision', 'recall', 'specificity', 'f1', 'auc')}
+    ci = {k: _ci(boot[k]) for k in ('precision', 'recall', 'specificity', 'f1', 'auc')}
     rows = []
     for i, c in enumerate(VOCAB):
         tp, fn, fp = cm[i, i], cm[i].sum() - cm[i, i], cm[:, i].sum() - cm[i, i]; tn = cm.sum() - tp - fn - fp
@@ -170,8 +169,8 @@ def eval_groups(items)->tuple:
 
 def _scores(logits, targs, T, groups, how, n_boot, seed):
     probs = (logits / T).softmax(1).numpy(); y = targs.numpy(); pred = probs.argmax(1)
-    bs = group_bootstrap(y, pred, probs, groups, n_boot, seed)
-    return probs, y, pred, bs, _overall(y, pred, probs, bs, how)
+    boot = group_bootstrap(y, pred, probs, groups, n_boot, seed)
+    return probs, y, pred, boot, _overall(y, pred, probs, boot, how)
 
 def evaluate(learn, # a trained learner (from `lung_learner`, `load_learner` or `load_bundle`)
              dl=None, # labelled DataLoader; None: the learner's validation set
@@ -185,12 +184,12 @@ def evaluate(learn, # a trained learner (from `lung_learner`, `load_learner` or 
     dl = dl or learn.dls.valid
     if not len(dl.dataset): raise LungXAIError('evaluate: the DataLoader is empty (no labelled images)')
     gh = (groups, 'given groups') if groups is not None else eval_groups(getattr(dl, 'items', None))
-    split = dict(split or getattr(learn.dls, 'split_info', None) or {'how': 'unknown'}, n=len(dl.dataset),
+    split = dict(split or split_record(learn)[0] or {'how': 'unknown'}, n=len(dl.dataset),
                  n_groups=int(len(np.unique(gh[0]))) if gh[0] is not None else len(dl.dataset), groups=gh[1])
     ci_how = f"bootstrap of {split['n_groups']} {gh[1] if gh[1] != 'ct_groups' else 'duplicate/slice-run groups'}"
     logits, targs = _logits(learn, dl)
-    T0 = float(getattr(learn.loss_func, 'temperature', 1.0))
-    probs, y, pred, bs, overall = _scores(logits, targs, T0, gh[0], ci_how, n_boot, seed)
+    T0 = temperature(learn)
+    probs, y, pred, boot, overall = _scores(logits, targs, T0, gh[0], ci_how, n_boot, seed)
     cl, ct = calib if calib is not None else (logits, targs)
     errors = bool((cl.argmax(1) != ct).any())
     T = fit_temperature(cl, ct) if errors else 1.0   # with no error NLL only falls as T -> 0: nothing to fit
@@ -201,7 +200,7 @@ def evaluate(learn, # a trained learner (from `lung_learner`, `load_learner` or 
     cal = dict(temperature_in_use=T0, fitted_temperature=T, ece_uncalibrated=ece(logits.softmax(1).numpy(), y), ece_fitted=ece(pT, y),
                nll_uncalibrated=float(F.cross_entropy(logits, targs)), nll_fitted=float(F.cross_entropy(logits / T, targs)),
                note=note, reliability=reliability(probs, y))
-    res = Evaluation(split, overall, _per_class(y, pred, probs, bs), confusion_matrix(y, pred, labels=range(len(VOCAB))), cal, probs, y,
+    res = Evaluation(split, overall, _per_class(y, pred, probs, boot), confusion_matrix(y, pred, labels=range(len(VOCAB))), cal, probs, y,
                      logits=logits, groups=gh[0])
     if tta: res.tta = _scores(*_logits(learn, dl, tta=True), 1.0, gh[0], ci_how, n_boot, seed)[4]
     return res
@@ -270,7 +269,7 @@ def split_sentence(sp:dict)->str:
 
 def write_report(ev:Evaluation, out, # folder for report.md, report.json and the plots
                  title:str='lung_xai evaluation', data:str='', # what the data was (say "synthetic" when it is)
-                 audit=None, # `lung_xai.data.audit` result
+                 audit=None, # `lung_xai.items.audit` result
                  explanation:pd.DataFrame|None=None, # summary table from `lung_xai.gradcam.explanation_report`
                  top_losses=None, # a matplotlib figure (`plot_top_losses_cam`)
                  history_png:str|None=None, # training curves already written in `out`

@@ -12,14 +12,16 @@ from pathlib import Path
 import cv2, numpy as np, pandas as pd, torch
 from scipy.stats import spearmanr
 from fastai.vision.all import Hook
-from .core import LungXAIError, VOCAB
-from .data import load_ct, mask_for, label_ct, ct_loader, ct_groups, body_mask
-from .serve import learner_config, predict, ct_batch, probs_fn, model_lock
+from .core import LungXAIError, VOCAB, extras
+from .load import load_ct
+from .items import mask_for, label_ct, ct_groups
+from .data import ct_loader, body_mask, resize_of
+from .serve import predict, ct_batch, probs_fn, forward, model_lock
 from .synth import redraw
-from .ood import RESNET_BLOCKS, stage_features, ood_scores
+from .ood import RESNET_BLOCKS
 
 # %% auto #0
-__all__ = ['CAM_DEFAULTS', 'METHODS', 'OUTSIDE_FLAG', 'EXPLAIN_COLS', 'cam_defaults', 'default_layer', 'input_box', 'shown_size',
+__all__ = ['CAM_DEFAULTS', 'METHODS', 'OUTSIDE_FLAG', 'EXPLAIN_COLS', 'cam_defaults', 'default_layer', 'shown_size',
            'cam_to_original', 'outside_share', 'CAMResult', 'gradcam', 'overlay', 'save_cam', 'random_cam',
            'deletion_insertion', 'map_peak', 'pointing_game', 'energy_share', 'randomized_model', 'lesion_removal',
            'explanation_report', 'cam_table', 'plot_top_losses_cam', 'spread_items', 'save_gradcam_samples']
@@ -47,7 +49,7 @@ CAM_DEFAULTS = dict(layer='layer3', method='gradcam++')   # chosen by the measur
 
 def cam_defaults(learn)->dict:
     "The layer and method a learner's maps use by default: what the model recorded (bundle, `model.pkl`), else `CAM_DEFAULTS`."
-    return {**CAM_DEFAULTS, **(getattr(learn, 'cam', None) or {})}
+    return {**CAM_DEFAULTS, **(extras(learn).cam_defaults or {})}
 
 def _layer_path(learn, layer)->str:
     "The module path in `learn.model` of `layer`: None (the default), a ResNet block name, a module path, or a module."
@@ -105,21 +107,6 @@ def _upsample(raw:np.ndarray, size:tuple)->np.ndarray:
     return _unit(cv2.resize(_unit(raw.astype(np.float32)), size, interpolation=cv2.INTER_LINEAR))
 
 # %% ../nbs/07_gradcam.ipynb #679ecfbf
-def input_box(w:int, h:int, # original image size
-              size:int, # model input side
-              resize:str='body', # the bundle's resize method
-              body:tuple|None=None, # with 'body': the image's `body_box`
-             )->tuple: # (left, top, box_w, box_h) in original pixels
-    "The rectangle of the original image that the model input covers (the validation resize)."
-    if resize == 'body':
-        if body is None: raise LungXAIError("resize='body' needs the image's body_box")
-        l, t, bw, bh = body; m = max(bw, bh)
-        return l - (m - bw) // 2, t - (m - bh) // 2, m, m
-    if resize == 'squash': return 0, 0, w, h
-    m = (min if resize == 'crop' else max)(w / size, h / size)   # pad: the box holds the image; crop: the image holds the box
-    bw, bh = int(m * size), int(m * size)
-    return int(0.5 * (w - bw)), int(0.5 * (h - bh)), bw, bh
-
 def shown_size(w:int, h:int, # the original size
                max_side:int|None=None, # the longest side a map is drawn at; None: the original size
               )->tuple: # (w, h)
@@ -129,20 +116,20 @@ def shown_size(w:int, h:int, # the original size
 
 def cam_to_original(cam:np.ndarray, # (size, size) map at the model input
                     w:int, h:int, # original size
-                    resize:str='body',
-                    body:tuple|None=None, # with 'body': the image's `body_box`
+                    box:tuple, # the rectangle of the original the input covers: `ct_resize(...).box(img)`
+                    seen:tuple|None=None, # the part the model saw as image (`.seen(img)`: the body box); None: all of `box`
                     max_side:int|None=None, # draw on `shown_size(w, h, max_side)` instead of the full original
                    )->np.ndarray: # (h, w) map on the original image; 0 where the model saw nothing (crop; outside the body box)
     "Map a model-input CAM back onto the original image geometry (or its shrunk copy, with `max_side`)."
     W, H = shown_size(w, h, max_side); fx, fy = W / w, H / h
-    l, t, bw, bh = (round(v * f) for v, f in zip(input_box(w, h, cam.shape[0], resize, body), (fx, fy, fx, fy)))
+    l, t, bw, bh = (round(v * f) for v, f in zip(box, (fx, fy, fx, fy)))
     big = cv2.resize(cam.astype(np.float32), (max(1, bw), max(1, bh)), interpolation=cv2.INTER_LINEAR)
     out = np.zeros((H, W), np.float32)
     x0, y0 = max(0, l), max(0, t)
     x1, y1 = min(W, l + bw), min(H, t + bh)
     out[y0:y1, x0:x1] = big[y0 - t:y1 - t, x0 - l:x1 - l]
-    if resize == 'body':   # the model saw zeros outside the body's box, not the image
-        bl, bt, bw, bh = (round(v * f) for v, f in zip(body, (fx, fy, fx, fy)))
+    if seen is not None:   # the model saw zeros outside the body's box, not the image
+        bl, bt, bw, bh = (round(v * f) for v, f in zip(seen, (fx, fy, fx, fy)))
         keep = np.zeros_like(out, bool); keep[bt:bt + bh, bl:bl + bw] = True; out[~keep] = 0
     return out
 
@@ -192,23 +179,20 @@ def _cams(learn, xb, originals=None, target=None, layer=None, method=None, broad
     d = cam_defaults(learn); method = method or d['method']
     if method not in METHODS: raise LungXAIError(f"method={method!r}: expected one of {', '.join(METHODS)}")
     path, model = _layer_path(learn, layer), model if model is not None else learn.model
-    with model_lock(model), _cam_session(model), Hook(model.get_submodule(path), _grab, detach=False) as h, stage_features(model) as sf:
-        logits = model(xb)
-        ood = ood_scores(learn, sf)
+    with model_lock(model), _cam_session(model), Hook(model.get_submodule(path), _grab, detach=False) as h:
+        logits, probs, ood = forward(learn, xb, model)
         acts = h.stored
         tg = _targets(target, len(xb), logits.argmax(1), broadcast)
         grads, = torch.autograd.grad(logits.gather(1, tg[:, None]).sum(), acts)
         raw = _raw_cam(acts.detach().float(), grads.float(), method).cpu().numpy()   # float: bf16 under autocast
     S = tuple(xb.shape[-2:][::-1])
     cams = np.stack([_upsample(r, S) for r in raw])
-    act = probs_fn(learn)
     name = next((k for k, v in RESNET_BLOCKS.items() if v == path), path)
-    res = CAMResult(raw, cams, tg.tolist(), act(logits.detach().float()).cpu().numpy(), layer=name, method=method, ood=ood)
+    res = CAMResult(raw, cams, tg.tolist(), probs.cpu().numpy(), layer=name, method=method, ood=ood)
     if originals is not None:
-        rm, bodies = learner_config(learn)['resize'], [body_mask(o) for o in originals]   # one body per image: its box and the outside share
+        rs, bodies = resize_of(learn.dls.valid), [body_mask(o) for o in originals]   # one body per image: for the outside share
         res.originals = originals
-        res.on_original = [cam_to_original(c, *o.size, rm, cv2.boundingRect(b.astype(np.uint8)) if rm == 'body' else None, max_side)
-                           for c, o, b in zip(cams, originals, bodies)]
+        res.on_original = [cam_to_original(c, *o.size, rs.box(o), rs.seen(o), max_side) for c, o in zip(cams, originals)]
         bodies = [b if b.shape == c.shape else cv2.resize(b.view(np.uint8), c.shape[::-1], interpolation=cv2.INTER_NEAREST).astype(bool)
                   for b, c in zip(bodies, res.on_original)]   # on the shown geometry, with max_side
         res.outside = [outside_share(c, o, b) if m.max() > 0 else float('nan') for c, o, b, m in zip(res.on_original, originals, bodies, raw)]
@@ -273,7 +257,7 @@ def deletion_insertion(learn, x1:torch.Tensor, # one normalised image (1, 3, S, 
     out = {}
     with torch.no_grad():
         for name, xs in [('deletion', x1 * (1 - masks) + base * masks), ('insertion', base * (1 - masks) + x1 * masks)]:
-            p = learn.model.eval()(xs).softmax(1)[:, target].cpu().numpy()
+            p = probs_fn(learn)(learn.model.eval()(xs))[:, target].cpu().numpy()   # the calibrated probability, as every answer gives it
             out[name], out[f'{name}_auc'] = p, float(np.trapezoid(p, dx=1 / steps))
     return out
 

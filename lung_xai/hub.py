@@ -11,12 +11,12 @@ from pathlib import Path
 import yaml
 from fastcore.script import call_parse
 import lung_xai
-from .core import LungXAIError
+from .core import LungXAIError, unreachable
+from .data import RESIZES
 from .serve import read_bundle_config, load_bundle, synthetic_note, _config_sha
-from .core import unreachable
 
 # %% auto #0
-__all__ = ['RUNTIME_DEPS', 'RESIZE_WORDS', 'SPACE_FILES', 'MODEL_FILES', 'BUNDLE_FILES', 'MARKER', 'APP_PY', 'requirements_txt',
+__all__ = ['RUNTIME_DEPS', 'SPACE_FILES', 'MODEL_FILES', 'BUNDLE_FILES', 'MARKER', 'APP_PY', 'requirements_txt',
            'results_markdown', 'model_card', 'portable_config', 'front_matter', 'space_meta', 'built_from',
            'build_space', 'space_files', 'publish_space', 'push_model', 'load_from_hub', 'lung_xai_publish']
 
@@ -36,7 +36,7 @@ def requirements_txt()->str:
 
 # %% ../nbs/12_hub.ipynb #e34dfb1c
 def _read_json(fn:Path)->dict|None: return json.loads(fn.read_text()) if fn.is_file() else None
-def _f(v)->str: return '–' if v is None or v != v else f'{v:.3f}'
+def _num(v)->str: return '–' if v is None or v != v else f'{v:.3f}'
 
 def _data_lines(cfg:dict)->list:
     sp = (cfg.get('metrics') or {}).get('split') or {}
@@ -59,30 +59,30 @@ def _eval_lines(rep:dict|None, metrics:dict|None)->list:
     sp = rep['split']
     out = [f"On the **{sp['name']} split**: {sp['n']} images of {sp['n_groups']} {sp['groups']}; 95 % intervals from a bootstrap over {sp['groups']}.", '',
            '| metric | value | 95% CI |', '|---|---|---|']
-    out += [f"| {r['metric']} | {_f(r['value'])} | {_f(r['low'])}–{_f(r['high'])} |" for r in rep['overall']]
+    out += [f"| {r['metric']} | {_num(r['value'])} | {_num(r['low'])}–{_num(r['high'])} |" for r in rep['overall']]
     out += ['', '| class | n | precision | recall (sensitivity) | specificity | F1 | AUC |', '|---|---|---|---|---|---|---|']
     for r in rep['per_class']:
-        out.append(f"| {r['cls']} | {r['support']} | " + ' | '.join(f"{_f(r[k])} ({_f(r[k + '_ci'][0])}–{_f(r[k + '_ci'][1])})"
+        out.append(f"| {r['cls']} | {r['support']} | " + ' | '.join(f"{_num(r[k])} ({_num(r[k + '_ci'][0])}–{_num(r[k + '_ci'][1])})"
                                                                for k in ('precision', 'recall', 'specificity', 'f1', 'auc')) + ' |')
     cm = rep['confusion_matrix']
     out += ['', 'Confusion matrix (rows: true, columns: predicted): ' + '; '.join(f"{t}: {dict(zip(cm['labels'], row))}" for t, row in zip(cm['labels'], cm['counts']))]
     if metrics and metrics.get('valid'):
         v = metrics['valid']
-        out += ['', f"Validation split (chose the epoch and the temperature, so optimistic): macro-F1 {_f(v.get('macro_f1'))}, accuracy {_f(v.get('accuracy'))}."]
+        out += ['', f"Validation split (chose the epoch and the temperature, so optimistic): macro-F1 {_num(v.get('macro_f1'))}, accuracy {_num(v.get('accuracy'))}."]
     return out
 
 def _calib_expl_lines(cfg:dict, rep:dict|None)->list:
     out = [f"Temperature T = {cfg.get('temperature', 1.0):.3f}, fitted on the validation split: the probabilities are softmax(logits / T)."]
     if rep and rep.get('calibration'):
         c = rep['calibration']
-        out.append(f"On the {rep['split']['name']} split: ECE {_f(c['ece_uncalibrated'])} before, {_f(c['ece_fitted'])} after; NLL {_f(c['nll_uncalibrated'])} before, {_f(c['nll_fitted'])} after.")
+        out.append(f"On the {rep['split']['name']} split: ECE {_num(c['ece_uncalibrated'])} before, {_num(c['ece_fitted'])} after; NLL {_num(c['nll_uncalibrated'])} before, {_num(c['nll_fitted'])} after.")
     e = (rep or {}).get('explanation')
     if e and e.get('table'):
         a = next(r for r in e['table'] if r['label'] == 'all')
         out += ['', f"Explanations: {e['method']} at {e['layer']}, measured on {e['n_lesion']} {rep['split']['name']}-split lesions (phantom masks): "
-                f"pointing game {_f(a['pointing'])}, share of the map on the lesion {_f(a['energy'])}, share outside the body {_f(a['outside'])}; "
-                f"deletion AUC {_f(a['deletion'])} (random maps {_f(a['deletion_random'])}), insertion {_f(a['insertion'])} (random {_f(a['insertion_random'])}); "
-                f"Spearman correlation with maps of a randomised model {_f(a['rand_spearman'])}; removing the lesion changed the class in {a['left_class']:.0%} of cases."]
+                f"pointing game {_num(a['pointing'])}, share of the map on the lesion {_num(a['energy'])}, share outside the body {_num(a['outside'])}; "
+                f"deletion AUC {_num(a['deletion'])} (random maps {_num(a['deletion_random'])}), insertion {_num(a['insertion'])} (random {_num(a['insertion_random'])}); "
+                f"Spearman correlation with maps of a randomised model {_num(a['rand_spearman'])}; removing the lesion changed the class in {a['left_class']:.0%} of cases."]
     sc = (rep or {}).get('shortcuts')
     if sc:
         out += ['', f"Shortcut test ({rep['split']['name']} split; `report.md` says what each row means): share of predictions that change under each edit: " +
@@ -92,9 +92,6 @@ def _calib_expl_lines(cfg:dict, rep:dict|None)->list:
                       f"threshold {o['threshold']:.2f} = the {o['percentile']:.0f}th percentile of the validation scores. Every answer above it carries a warning."]
     return out
 
-RESIZE_WORDS = {'body': "cropped to the body's bounding box, padded to a square", 'pad': 'the whole slice padded to a square',
-                'padrand': 'the whole slice padded to a square (random bars in training)', 'crop': 'centre-cropped to a square',
-                'squash': 'squashed to a square'}
 
 def results_markdown(model_dir, # a bundle folder with `report.json` and `metrics.json` beside it
                     )->str:
@@ -115,7 +112,7 @@ def model_card(model_dir, # a bundle folder; `report.json` and `metrics.json` be
     if syn: lines += [f'> **Synthetic training data:** {syn}.', '']
     lines += ['## Model', '',
               f"- {cfg['arch']} (torchvision architecture, fastai head), classes {', '.join(cfg['vocab'])}; input {cfg['size']} px "
-              f"({RESIZE_WORDS.get(cfg['resize'], cfg['resize'])}); DICOM read in Hounsfield units through the window (level, width) = {tuple(cfg['window'])}.",
+              f"({RESIZES[cfg['resize']].words if cfg['resize'] in RESIZES else cfg['resize']}); DICOM read in Hounsfield units through the window (level, width) = {tuple(cfg['window'])}.",
               f"- Files: `model.safetensors` (weights, no pickle), `ood.safetensors` (the out-of-distribution detector), `config.json` "
               f"(preprocessing, metrics, checksums). Format `{cfg['format']}`, written with lung_xai {cfg['versions']['lung_xai']}, "
               f"fastai {cfg['versions']['fastai']}, torch {cfg['versions']['torch']}.",
@@ -207,7 +204,7 @@ def built_from(dest, # a folder
     try: return json.loads((Path(dest)/MARKER).read_text()) == _source(read_bundle_config(model_dir))
     except (OSError, ValueError, LungXAIError): return False
 
-def _check_dest(dest:Path, overwrite:bool):
+def _check_space_dest(dest:Path, overwrite:bool):
     if dest.exists() and any(dest.iterdir()) and not (dest/MARKER).is_file():
         raise LungXAIError(f'{dest}: not empty and not a Space folder built by lung_xai; choose a new folder')
     if (dest/MARKER).is_file():
@@ -223,7 +220,7 @@ def build_space(model_dir, # a bundle folder (report.json and metrics.json besid
     from lung_xai.app import _examples
     model_dir, dest = Path(model_dir), Path(dest)
     cfg = read_bundle_config(model_dir)
-    _check_dest(dest, overwrite)
+    _check_space_dest(dest, overwrite)
     card = model_card(model_dir)
     dest.mkdir(parents=True, exist_ok=True); (dest/MARKER).write_text(json.dumps(_source(cfg)))
     _copy_bundle(model_dir, dest/'model')

@@ -5,12 +5,14 @@
 # %% ../nbs/09_job.ipynb #a332bbac
 from __future__ import annotations
 import inspect, json, time, warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np, torch
 from fastai.vision.all import set_seed, rank_distrib
-from .core import LungXAIError, VOCAB, atomic_write, save_fig
-from .data import lung_dls, get_ct_items, ct_groups, straddling, label_ct, mask_for, audit as audit_data
+from .core import LungXAIError, VOCAB, atomic_write, save_fig, extras, split_record
+from .data import lung_dls
+from .items import get_ct_items, ct_groups, straddling, label_ct, mask_for, audit as audit_data
 from .synth import phantom_cache, TEST_SEED_OFFSET
 from .dist import dist_start, dist_leave, single_process, _rank0_first
 from .learner import lung_learner, fit_lung, _check_arch
@@ -20,28 +22,59 @@ from .gradcam import cam_defaults, save_gradcam_samples, plot_top_losses_cam, ex
 from .evaluate import Evaluation, evaluate, fit_temperature, write_report, shortcut_test, shortcut_changes
 
 # %% auto #0
-__all__ = ['main_dls', 'split_straddling', 'train_run', 'evaluate_run', 'bundle_dls']
+__all__ = ['Recipe', 'main_dls', 'split_straddling', 'train_run', 'evaluate_run', 'bundle_dls']
+
+# %% ../nbs/09_job.ipynb #76f6e57e
+@dataclass(frozen=True)
+class Recipe:
+    "The main job's training recipe: the one place its defaults are written (`train_run`, `lung_xai_train`'s options, `bundle_dls`)."
+    data:str|None=None      # dataset folder; None: a cached phantom set (`phantom_cache`) and a phantom test set of new patients
+    arch:str='resnet18'     # a name in `lung_xai.learner.ARCHS`
+    size:int=128            # the side the model sees
+    bs:int=16               # batch size (per process under a launcher)
+    epochs:int=7            # epochs of `fine_tune` (after the frozen epoch when pretrained)
+    split:str='grouped'     # 'grouped' (duplicates and slice runs never straddle) or 'random'
+    valid_pct:float=0.2     # validation share
+    test_pct:float=0.15     # with `data`: the grouped hold-out test share (phantoms get a fresh test set instead)
+    seed:int=42
+    pretrained:bool=False   # ImageNet weights (torchvision's cache, downloaded once when missing)
+    weights:str|None=None   # a file with torchvision's ImageNet weights for `arch` (implies pretrained)
+    lr:float|None=None      # learning rate; None: lr_find's valley
+    lr_find_its:int=40      # iterations of lr_find
+    early_stop:int|None=None   # patience in epochs on valid macro-F1; None: off
+    n_phantoms:int=800      # images in the default phantom set (no `data`)
+    n_test:int=450          # images in the phantom test set of new patients (no `data`)
+    phantoms:dict|None=None # other `phantom_cache` arguments of the default data (difficulty, slices, confound)
+    resize:str='body'       # a name in `lung_xai.data.RESIZES`
+
+    def phantom_args(self)->dict:
+        "The `phantom_cache` arguments of the training set (no `data`): its defaults, this recipe's size, seed and count, then `phantoms`."
+        base = {k: p.default for k, p in inspect.signature(phantom_cache).parameters.items()}
+        return base | dict(n=self.n_phantoms, size=self.size, seed=self.seed) | (self.phantoms or {})
+
+    def record(self)->dict:
+        "What `run.json` keeps, to refuse writing a different run into the same folder (the shape 0.0.1 wrote)."
+        ph = dict(n=self.n_phantoms, size=self.size, seed=self.seed) | (self.phantoms or {})
+        return dict(data=str(self.data) if self.data else f'phantoms({", ".join(f"{k}={v}" for k, v in ph.items())})', arch=self.arch,
+                    size=self.size, bs=self.bs, epochs=self.epochs, split=self.split, valid_pct=self.valid_pct,
+                    test_pct=self.test_pct if self.data else None, seed=self.seed, pretrained=self.pretrained,
+                    weights=str(self.weights) if self.weights else None, lr=self.lr, early_stop=self.early_stop, resize=self.resize)
 
 # %% ../nbs/09_job.ipynb #c57ac4d7
-def main_dls(data=None, # dataset folder; None: cached phantoms, tested on an independent phantom set of new patients
-             size:int=128, bs:int=16, split:str='grouped', valid_pct:float=0.2,
-             test_pct:float=0.15, # with `data`: the grouped hold-out test share
-             seed:int=42,
-             phantoms:dict|None=None, # `phantom_cache` arguments of the training set (no `data`)
-             n_test:int=450, # images in the phantom test set (no `data`)
-             **kw, # resize, window, aug: passed to `lung_dls`
+def main_dls(r:Recipe, # the recipe: its data, size, batch size, split and test set
+             **kw, # window, aug: passed to `lung_dls`
             ):
     "The main job's `DataLoaders` (train/valid) with the test items in `dls.test_items`, and how each part was made."
-    if data:
-        dls = lung_dls(data, size, bs, split, valid_pct, seed, test_pct=test_pct, **kw)
-        dls.split_info['test'] = dict(kind='holdout', how=split, test_pct=test_pct, seed=seed)
+    if r.data:
+        dls = lung_dls(r.data, r.size, r.bs, r.split, r.valid_pct, r.seed, test_pct=r.test_pct, resize=r.resize, **kw)
+        dls.split_info['test'] = dict(kind='holdout', how=r.split, test_pct=r.test_pct, seed=r.seed)
     else:
-        ph = {k: p.default for k, p in inspect.signature(phantom_cache).parameters.items()} | dict(size=size, seed=seed) | (phantoms or {})
-        tph = ph | dict(n=n_test, seed=ph['seed'] + TEST_SEED_OFFSET)
-        dls = lung_dls(phantom_cache(**ph), size, bs, split, valid_pct, seed, **kw)
+        ph = r.phantom_args(); tph = ph | dict(n=r.n_test, seed=ph['seed'] + TEST_SEED_OFFSET)
+        dls = lung_dls(phantom_cache(**ph), r.size, r.bs, r.split, r.valid_pct, r.seed, resize=r.resize, **kw)
         dls.test_items = get_ct_items(phantom_cache(**tph))
         dls.split_info.update(phantoms=ph, n_test=len(dls.test_items), test=dict(kind='phantoms', **tph))
-    dls.split_info.update(data=str(data) if data else None, synthetic=not data or (Path(data)/'phantoms.csv').is_file(), source=str(dls.path) + ('' if data else ' (synthetic phantoms, lung_xai.synth)'))
+    dls.split_info.update(data=str(r.data) if r.data else None, synthetic=not r.data or (Path(r.data)/'phantoms.csv').is_file(),
+                          source=str(dls.path) + ('' if r.data else ' (synthetic phantoms, lung_xai.synth)'))
     return dls
 
 # %% ../nbs/09_job.ipynb #6dfb9408
@@ -75,42 +108,34 @@ def split_straddling(dls)->dict:
     return {f'{a}/{b}': straddling(g, ix[a], ix[b]) for a, b in [('train', 'valid'), ('train', 'test'), ('valid', 'test')] if len(ix[b])}
 
 def train_run(out='results', # output folder
-              data=None, # dataset folder; None: a cached phantom set (`phantom_cache`) and a phantom test set of new patients
-              arch:str='resnet18', size:int=128, bs:int=16, epochs:int=7, split:str='grouped', valid_pct:float=0.2,
-              seed:int=42, pretrained:bool=False, weights=None, lr:float|None=None, lr_find_its:int=40,
-              early_stop:int|None=None, n_phantoms:int=800, force:bool=False,
-              test_pct:float=0.15, # with `data`: the grouped hold-out test share (phantoms get a fresh test set instead)
-              phantoms:dict|None=None, # other `phantom_cache` arguments of the default data (difficulty, slices, confound)
-              resize:str='body', # how slices become squares: 'body', 'pad', 'crop' or 'squash' (see `lung_xai.data.ct_resize`)
+              recipe:Recipe|None=None, # the recipe; None: `Recipe()`, the defaults
+              force:bool=False, # overwrite a non-empty `out` that holds a different run
+              **kw, # `Recipe` fields that replace the recipe's (`size=64, epochs=1`)
              ):
-    "The main job: train on `data` (or phantoms) and write plots, metrics, `model.pkl` and the bundle to `out`; the test set is left untouched. Under a launcher, only rank 0 writes (the others return None)."
-    out = Path(out)
-    ph = dict(n=n_phantoms, size=size, seed=seed) | (phantoms or {})
-    run = dict(data=str(data) if data else f'phantoms({", ".join(f"{k}={v}" for k, v in ph.items())})', arch=arch, size=size, bs=bs,
-               epochs=epochs, split=split, valid_pct=valid_pct, test_pct=test_pct if data else None, seed=seed, pretrained=pretrained,
-               weights=str(weights) if weights else None, lr=lr, early_stop=early_stop, resize=resize)
-    _check_out(out, run, force)
-    _check_arch(arch)
+    "The main job: train on the recipe's data (or phantoms) and write plots, metrics, `model.pkl` and the bundle to `out`; the test set is left untouched. Under a launcher, only rank 0 writes (the others return None)."
+    out, r = Path(out), replace(recipe or Recipe(), **kw)
+    _check_out(out, r.record(), force)
+    _check_arch(r.arch)
     dist, rank0 = dist_start(), not rank_distrib()   # several processes under `accelerate launch`/`torchrun`: rank 0 writes
-    if dist and rank0: print(f"data-parallel: {dist['processes']} processes ({dist['backend']}), batch {bs} per process")
-    set_seed(seed, reproducible=True)
+    if dist and rank0: print(f"data-parallel: {dist['processes']} processes ({dist['backend']}), batch {r.bs} per process")
+    set_seed(r.seed, reproducible=True)
     with _rank0_first():   # rank 0 makes the phantom cache; the others then read it
-        dls = main_dls(data, size, bs, split, valid_pct, test_pct, seed, phantoms=ph, resize=resize)
+        dls = main_dls(r)
         if rank0: dls.split_info['groups_straddling'] = split_straddling(dls)
-    if rank0: print(f"{split} split: {len(dls.train_ds)} train / {len(dls.valid_ds)} valid / {len(dls.test_items)} test images "
+    if rank0: print(f"{r.split} split: {len(dls.train_ds)} train / {len(dls.valid_ds)} valid / {len(dls.test_items)} test images "
                     f"({dls.split_info['test']['kind']}); groups straddling {dls.split_info['groups_straddling']}")
-    learn = lung_learner(dls, arch, pretrained=pretrained or bool(weights), weights=weights, verbose=rank0)
-    learn.cam = cam_defaults(learn)
+    learn = lung_learner(dls, r.arch, pretrained=r.pretrained or bool(r.weights), weights=r.weights, verbose=rank0)
+    extras(learn).cam_defaults = cam_defaults(learn)
     if rank0:
         out.mkdir(parents=True, exist_ok=True)
-        (out/'run.json').write_text(json.dumps(run, indent=2))
+        (out/'run.json').write_text(json.dumps(r.record(), indent=2))
     t0 = time.time()
-    lr_used = fit_lung(learn, epochs=epochs, lr=lr, lr_find_its=lr_find_its, early_stop=early_stop, seed=seed, show_plot=False,
-                       lr_plot=out/'lr_find.png' if lr is None and rank0 else None)
+    lr_used = fit_lung(learn, epochs=r.epochs, lr=r.lr, lr_find_its=r.lr_find_its, early_stop=r.early_stop, seed=r.seed, show_plot=False,
+                       lr_plot=out/'lr_find.png' if r.lr is None and rank0 else None)
     secs = time.time() - t0
     dist_leave()
     if not rank0: return None   # the outputs are rank 0's
-    with single_process(): return _write_run(learn, dls, out, lr_used, secs, dist, split)
+    with single_process(): return _write_run(learn, dls, out, lr_used, secs, dist, r.split)
 
 def _write_run(learn, dls, out:Path, lr_used:float, secs:float, dist, split:str):
     "`train_run`'s outputs, rank 0 alone: curves, metrics.json, the OOD detector, `model.pkl` and the bundle."
@@ -121,7 +146,7 @@ def _write_run(learn, dls, out:Path, lr_used:float, secs:float, dist, split:str)
     metrics = dict(split=dls.split_info, data=dls.split_info['source'],
                    valid={k.replace('f1_score', 'macro_f1'): v for k, v in vals.items() if k != 'valid_loss'} | dict(loss=vals['valid_loss']),
                    history=history,
-                   lr=dict(used=lr_used, **getattr(learn, 'lr_suggestions', {})), train_seconds=round(secs, 1),
+                   lr=dict(used=lr_used, **extras(learn).lr_suggestions), train_seconds=round(secs, 1),
                    distributed=dist)
     atomic_write(out/'metrics.json', lambda t: t.write_text(json.dumps(metrics, indent=2)))
     fit_ood(learn, dls.train_ds.items, dls.valid_ds.items)   # the out-of-distribution detector, saved in the bundle
@@ -138,18 +163,18 @@ def evaluate_run(learn, # a trained learner; `dls.valid` is the validation split
                  tta:bool=False, calibrate:bool=False, # store the temperature fitted on valid in out/model.pkl and the bundle
                  n_cam:int=3, # Grad-CAM samples per class
                  n_explain:int=48, # lesion images (half Benign, half Malignant, different patients) for the explanation table (0: skip)
-                 audit=True, # True: audit the learner's data folder (`lung_xai.data.audit`); or an `Audit`; None: no audit. Its shape confounds join the shortcut test
+                 audit=True, # True: audit the learner's data folder (`lung_xai.items.audit`); or an `Audit`; None: no audit. Its shape confounds join the shortcut test
                  n_shortcut:int=150, # evaluation images for the shortcut test, a third per class where there are enough (0: skip)
                 )->Evaluation:
     "Fit the temperature on valid, evaluate the test set once (the headline), and write plots, maps and report.md/json to `out`."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     if audit is True: audit = audit_data(learn.dls.path)
-    sp = dict(getattr(learn.dls, 'split_info', None) or {'how': 'unknown'})
+    sp = split_record(learn)[0] or {'how': 'unknown'}
     data = data if data is not None else sp.get('source', '')
     ev_va = evaluate(learn, learn.dls.valid, split=dict(sp, name='valid'))
     if calibrate and (ev_va.logits.argmax(1) != torch.as_tensor(ev_va.targs)).any():
         learn.loss_func.temperature = fit_temperature(ev_va.logits, torch.as_tensor(ev_va.targs))
-    test = list(getattr(learn.dls, 'test_items', None) or [])
+    test = split_record(learn)[1]
     if test:
         dl = learn.dls.test_dl(test, with_labels=True)
         ev = evaluate(learn, dl, split=dict(sp, name='test'), tta=tta, calib=(ev_va.logits, torch.as_tensor(ev_va.targs)))
@@ -183,9 +208,12 @@ def bundle_dls(learn, # from `load_bundle`
                bs:int=32,
               ):
     "The recorded train/valid split of a bundle's data, rebuilt without augmentation; its test set in `dls.test_items`."
-    cfg = learn.bundle_config; sp = (cfg.get('metrics') or {}).get('split') or {}
+    cfg = extras(learn).bundle; sp = (cfg.get('metrics') or {}).get('split') or {}
     data = data or sp.get('data')
     if data and not Path(data).is_dir():
         raise LungXAIError(f'{data}: the dataset this bundle was trained on is not here; pass its folder (--data)')
-    return main_dls(data, cfg['size'], bs, sp.get('how', 'grouped'), sp.get('valid_pct', 0.2), sp.get('test_pct') or 0.15, sp.get('seed', 42),
-                    phantoms=sp.get('phantoms'), n_test=(sp.get('test') or {}).get('n', 450), resize=cfg['resize'], window=cfg['window'], aug=False)
+    d = Recipe()   # a bundle written before a field was recorded: the recipe's default
+    r = Recipe(data=data, size=cfg['size'], bs=bs, split=sp.get('how', d.split), valid_pct=sp.get('valid_pct', d.valid_pct),
+               test_pct=sp.get('test_pct') or d.test_pct, seed=sp.get('seed', d.seed), phantoms=sp.get('phantoms'),
+               n_test=(sp.get('test') or {}).get('n', d.n_test), resize=cfg['resize'])
+    return main_dls(r, window=cfg['window'], aug=False)

@@ -14,7 +14,7 @@ from sklearn.metrics import recall_score
 from fastai.vision.all import (vision_learner, resnet18, resnet34, resnet50, accuracy, F1Score, AccumMetric, CrossEntropyLossFlat,
                                SaveModelCallback, EarlyStoppingCallback, set_seed, valley, slide, rank_distrib)
 from safetensors.torch import load_file
-from .core import LungXAIError, VOCAB, save_fig, unreachable
+from .core import LungXAIError, VOCAB, save_fig, unreachable, LearnerExtras, extras
 from .dist import dist_active, single_process, _from_rank0, _shared_tmpdir
 
 # %% auto #0
@@ -109,7 +109,7 @@ def lung_learner(dls, # from `lung_xai.data.lung_dls`
         except RuntimeError as e: raise LungXAIError(f'{weights or cached_weights_path(arch)}: not {arch} ImageNet weights ({str(e)[:200]})') from None
         learn.model[0].load_state_dict(nn.Sequential(*list(tv.children())[:-2]).state_dict())
         learn.freeze()
-    learn.pretrained, learn.arch_name = sd is not None, arch
+    learn.lung_xai = LearnerExtras(arch=arch, pretrained=sd is not None)
     return learn
 
 # %% ../nbs/04_learner.ipynb #3f80bb18
@@ -128,9 +128,9 @@ def _lr_find(learn, lr_find_its:int, show_plot:bool, lr_plot)->float:
     import matplotlib.pyplot as plt
     sugg = learn.lr_find(start_lr=1e-5, end_lr=1, num_it=lr_find_its, suggest_funcs=(_robust(valley), _robust(slide)), show_plot=show_plot or lr_plot is not None)
     if lr_plot is not None: save_fig(plt.gcf(), lr_plot)
-    learn.lr_suggestions = {'valley': float(sugg.valley), 'slide': float(sugg.slide)}
-    lr = next((v for v in learn.lr_suggestions.values() if np.isfinite(v)), 1e-3)
-    if not learn.pretrained: lr = float(np.clip(lr, *SCRATCH_LR))   # a flat, noisy curve from random weights
+    extras(learn).lr_suggestions = {'valley': float(sugg.valley), 'slide': float(sugg.slide)}
+    lr = next((v for v in extras(learn).lr_suggestions.values() if np.isfinite(v)), 1e-3)
+    if not extras(learn).pretrained: lr = float(np.clip(lr, *SCRATCH_LR))   # a flat, noisy curve from random weights
     print(f'lr_find: valley {sugg.valley:.2e}, slide {sugg.slide:.2e}; training at {lr:.2e}')
     return lr
 
@@ -152,11 +152,11 @@ def fit_lung(learn, # from `lung_learner`
         if lr is None:
             if not rank_distrib():   # one lr_find, on rank 0 as a single process; the other ranks wait for its answer
                 with single_process(): lr = _lr_find(learn, lr_find_its, show_plot, lr_plot)
-            lr, learn.lr_suggestions = _from_rank0((lr, getattr(learn, 'lr_suggestions', {})))
+            lr, extras(learn).lr_suggestions = _from_rank0((lr, extras(learn).lr_suggestions))
         cbs = [SaveModelCallback(monitor='f1_score', comp=np.greater, fname='best', reset_on_fit=False)]
         if early_stop: cbs.append(EarlyStoppingCallback(monitor='f1_score', comp=np.greater, patience=early_stop, reset_on_fit=False))
         with learn.distrib_ctx(sync_bn=False, cpu=not torch.cuda.is_available()) if dist else nullcontext():
-            if learn.pretrained: learn.fine_tune(epochs, base_lr=lr, cbs=cbs)
+            if extras(learn).pretrained: learn.fine_tune(epochs, base_lr=lr, cbs=cbs)
             else: learn.fit_one_cycle(epochs, lr, cbs=cbs)   # fine_tune's unfrozen phase, without a frozen warm-up on random features
     learn.model_dir = 'models'
     if torch.cuda.is_available(): learn.to_fp32(); learn.remove_cb(learn.cbs.filter(lambda c: 'ChannelsLast' in type(c).__name__))

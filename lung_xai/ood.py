@@ -13,11 +13,11 @@ from PIL import Image
 from sklearn.metrics import roc_auc_score
 from fastai.vision.all import Hooks
 from sklearn.covariance import LedoitWolf
-from .core import LungXAIError, VOCAB
-from .data import label_ct
+from .core import LungXAIError, VOCAB, extras
+from .items import label_ct
 
 # %% auto #0
-__all__ = ['RESNET_BLOCKS', 'OOD_PERCENTILE', 'LOW_CONFIDENCE', 'REAL_DICOM', 'stage_features', 'OODDetector', 'stage_feats',
+__all__ = ['RESNET_BLOCKS', 'OOD_PERCENTILE', 'LOW_CONFIDENCE', 'REAL_DICOM', 'stage_hooks', 'OODDetector', 'stage_features',
            'fit_ood', 'ood_scores', 'answer_warnings', 'reference_inputs', 'ood_table']
 
 # %% ../nbs/05_ood.ipynb #a346825e
@@ -28,7 +28,7 @@ LOW_CONFIDENCE = 0.6   # an answer whose top (calibrated) probability is below t
 def _pool(m, i, o): return o.detach().float().mean((2, 3))
 
 @contextmanager
-def stage_features(model, # a fastai ResNet learner's model (`learn.model`)
+def stage_hooks(model, # a fastai ResNet learner's model (`learn.model`)
                   ):
     "Hooks that keep each ResNet stage's spatially averaged output of the latest forward pass in `.stored`."
     try: mods = [model.get_submodule(p) for p in RESNET_BLOCKS.values()]
@@ -67,14 +67,14 @@ class OODDetector:
                    t['scale'].numpy(), float(threshold), float(percentile))
 
 # %% ../nbs/05_ood.ipynb #3dd3e21c
-def stage_feats(learn, # a ResNet learner (from `lung_learner` or `load_bundle`)
+def stage_features(learn, # a ResNet learner (from `lung_learner` or `load_bundle`)
                 items, # anything `load_ct` reads: paths, PIL images, arrays
                 bs:int=64,
                )->list: # per stage: (n, d) array
     "The spatially averaged output of each ResNet stage for each item, in batches, without gradients."
     dl, out = learn.dls.test_dl(list(items), bs=bs), []
     learn.model.eval()
-    with torch.no_grad(), stage_features(learn.model) as h:
+    with torch.no_grad(), stage_hooks(learn.model) as h:
         for (xb,) in dl: learn.model(xb); out.append([s.cpu().numpy() for s in h.stored])
     return [np.concatenate([o[i] for o in out]) for i in range(len(RESNET_BLOCKS))]
 
@@ -83,26 +83,26 @@ def fit_ood(learn, # a trained ResNet learner
             valid_items, # the validation images: they set the scale and the threshold
             percentile:float=OOD_PERCENTILE,
            )->OODDetector:
-    "Fit the detector on the training images, set its threshold on the validation images, and attach it as `learn.ood`."
+    "Fit the detector on the training images, set its threshold on the validation images, and attach it as `extras(learn).ood`."
     if not len(train_items) or not len(valid_items): raise LungXAIError('fit_ood needs training and validation images')
     y = np.array([VOCAB.index(label_ct(f)) for f in train_items])
     means, precs = [], []
-    for F in stage_feats(learn, train_items):
+    for F in stage_features(learn, train_items):
         mu = np.stack([F[y == k].mean(0) for k in np.unique(y)])   # classes the training set has
         means.append(mu); precs.append(LedoitWolf().fit(F - mu[np.searchsorted(np.unique(y), y)]).precision_)
     det = OODDetector(means, precs, np.ones(len(means)), 0., percentile)
-    dv = det.distances(stage_feats(learn, valid_items))
+    dv = det.distances(stage_features(learn, valid_items))
     det.scale = np.median(dv, 0)
     det.threshold = float(np.percentile((dv / det.scale).max(1), percentile))
-    learn.ood = det
+    extras(learn).ood = det
     return det
 
 # %% ../nbs/05_ood.ipynb #049672ca
-def ood_scores(learn, # a learner, with or without `learn.ood`
-               hooks, # the `stage_features` hooks after a forward pass
+def ood_scores(learn, # a learner, with or without `extras(learn).ood`
+               hooks, # the `stage_hooks` hooks after a forward pass
               )->np.ndarray:
     "Scores for the batch that just went through `hooks`' model (nan when the learner has no detector)."
-    det = getattr(learn, 'ood', None)
+    det = extras(learn).ood
     if det is None: return np.full(len(hooks.stored[0]), np.nan)
     return det.score([s.float().cpu().numpy() for s in hooks.stored])
 
@@ -152,16 +152,16 @@ def reference_inputs(seed:int=0, # new crops and new noise for each seed
             'photos': photos, 'noise': noise}
 
 # %% ../nbs/05_ood.ipynb #40d2b6d9
-def ood_table(learn, # a learner with `learn.ood` (from `fit_ood` or `load_bundle`)
+def ood_table(learn, # a learner with `extras(learn).ood` (from `fit_ood` or `load_bundle`)
               valid_items, # the validation images the threshold came from
               test_items=None, # in-distribution images never used (their flagged share is the false-alarm rate)
               refs:dict|None=None, # kind -> inputs, as from `reference_inputs`
              )->pd.DataFrame:
     "Per kind of input: n, median score, share flagged, and AUROC against the validation phantoms."
-    det = learn.ood
+    det = extras(learn).ood
     sets = {'validation phantoms': valid_items} | ({'test phantoms (new patients)': test_items} if test_items is not None and len(test_items) else {})
     sets |= refs if refs is not None else reference_inputs()
-    sc = {k: det.score(stage_feats(learn, v)) for k, v in sets.items()}
+    sc = {k: det.score(stage_features(learn, v)) for k, v in sets.items()}
     sv, rows = sc['validation phantoms'], []
     for k, s in sc.items():
         auc = float('nan') if k == 'validation phantoms' else roc_auc_score(np.r_[np.zeros(len(sv)), np.ones(len(s))], np.r_[sv, s])

@@ -5,28 +5,34 @@
 # %% ../nbs/06_serve.ipynb #be8fd9e8
 from __future__ import annotations
 import hashlib, json, platform, threading, weakref
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np, torch, torchvision, fastai
 from torch import nn
-from fastai.vision.all import (vision_learner, Datasets, Categorize, ToTensor, IntToFloatTensor, Normalize, Resize, ResizeMethod,
-                               compose_tfms)
+from fastai.vision.all import vision_learner, Datasets, Categorize, ToTensor, IntToFloatTensor, Normalize, compose_tfms
 from safetensors.torch import save_file, load_file
-from .core import LungXAIError, VOCAB, atomic_write, log
-from .data import MIN_SIDE, BodyResize, RandomBars, LoadCT, ct_resize, ct_loader
+from .core import LungXAIError, VOCAB, atomic_write, log, LearnerExtras, extras, temperature
+from .load import MIN_SIDE
+from .data import LoadCT, ct_resize, resize_of, ct_loader
 from .learner import ARCHS, _check_arch, CalibratedCE, lung_metrics
-from .ood import OODDetector, stage_features, ood_scores, answer_warnings
+from .ood import OODDetector, stage_hooks, ood_scores, answer_warnings
 
 # %% auto #0
 __all__ = ['BUNDLE_FORMAT', 'export_pkl', 'learner_config', 'save_bundle', 'read_bundle_config', 'load_bundle', 'model_summary',
-           'synthetic_note', 'ct_item', 'ct_batch', 'probs_fn', 'model_lock', 'predict']
+           'synthetic_note', 'ct_item', 'ct_batch', 'probs_fn', 'forward', 'model_lock', 'predict']
 
 # %% ../nbs/06_serve.ipynb #806ae0c4
 def export_pkl(learn, fn)->Path:
     "`learn.export` to `fn`, atomically."
     return atomic_write(fn, lambda t: learn.export(t.absolute()))
 
-def _sha256(fn:Path)->str: return hashlib.sha256(Path(fn).read_bytes()).hexdigest()
+@lru_cache(maxsize=64)
+def _sha256_of(fn:str, mtime_ns:int, size:int)->str: return hashlib.sha256(Path(fn).read_bytes()).hexdigest()
+
+def _sha256(fn:Path)->str:
+    "SHA-256 of a file, hashed once per version of it (path, size, modification time): a command that checks a bundle often reads the weights once."
+    st = Path(fn).stat(); return _sha256_of(str(Path(fn).resolve()), st.st_mtime_ns, st.st_size)
 
 def _config_sha(cfg:dict)->str:
     return hashlib.sha256(json.dumps({k: v for k, v in cfg.items() if k != 'config_sha256'}, sort_keys=True).encode()).hexdigest()
@@ -35,14 +41,10 @@ def _config_sha(cfg:dict)->str:
 def learner_config(learn)->dict:
     "What a bundle needs to rebuild `learn`'s preprocessing, read from its own pipeline."
     dl = learn.dls.valid
-    rs = [t for t in dl.after_item if isinstance(t, (Resize, BodyResize))]
-    nm = [t for t in dl.after_batch if isinstance(t, Normalize)]
-    if not (rs and nm): raise LungXAIError('this learner was not built by lung_dls (no Resize/Normalize in its pipeline)')
-    method = ('body' if isinstance(rs[0], BodyResize) else
-              'padrand' if any(isinstance(t, RandomBars) for t in learn.dls.train.after_item) else
-              {ResizeMethod.Pad: 'pad', ResizeMethod.Crop: 'crop', ResizeMethod.Squish: 'squash'}[rs[0].method])   # the name `ct_resize` took
-    return dict(arch=getattr(learn, 'arch_name', None), n_out=len(learn.dls.vocab), vocab=list(learn.dls.vocab),
-                size=int(rs[0].size[0]), resize=method, window=list(w) if (w := ct_loader(learn).window) else None,
+    rs, nm = resize_of(dl), [t for t in dl.after_batch if isinstance(t, Normalize)]
+    if not nm: raise LungXAIError('this learner was not built by lung_dls (no Normalize in its pipeline)')
+    return dict(arch=extras(learn).arch, n_out=len(learn.dls.vocab), vocab=list(learn.dls.vocab),
+                size=int(rs.size[0]), resize=rs.method_name, window=list(w) if (w := ct_loader(learn).window) else None,
                 normalize=dict(mean=nm[0].mean.flatten().tolist(), std=nm[0].std.flatten().tolist()),
                 ps=float(learn.model[1][-2].p))
 
@@ -58,10 +60,10 @@ def save_bundle(learn, # a trained learner from `lung_learner`
     sd = {k: v.detach().cpu().contiguous() for k, v in learn.model.state_dict().items()}
     atomic_write(path/'model.safetensors', lambda t: save_file(sd, t))
     import lung_xai
-    ood = getattr(learn, 'ood', None)
+    ood = extras(learn).ood
     if ood is not None: atomic_write(path/'ood.safetensors', lambda t: save_file(ood.tensors(), t))
     else: (path/'ood.safetensors').unlink(missing_ok=True)   # never leave another model's detector beside these weights
-    cfg = dict(format=BUNDLE_FORMAT, **learner_config(learn), temperature=float(getattr(learn.loss_func, 'temperature', 1.0)), cam=getattr(learn, 'cam', None),
+    cfg = dict(format=BUNDLE_FORMAT, **learner_config(learn), temperature=temperature(learn), cam=extras(learn).cam_defaults,
                metrics=metrics or {},
                versions={'lung_xai': lung_xai.__version__, 'fastai': fastai.__version__, 'torch': torch.__version__,
                          'torchvision': torchvision.__version__, 'python': platform.python_version()},
@@ -72,12 +74,12 @@ def save_bundle(learn, # a trained learner from `lung_learner`
     return path
 
 # %% ../nbs/06_serve.ipynb #125d8821
-def _label0(o): return VOCAB[0]
+def _first_class(o): return VOCAB[0]
 
 def _inference_dls(cfg:dict):
     "Empty `DataLoaders` with the bundle's preprocessing: all `learn.predict` needs."
     dummy = np.zeros((MIN_SIDE, MIN_SIDE), np.uint8)
-    dsets = Datasets([dummy], tfms=[[LoadCT(cfg['window'])], [_label0, Categorize(vocab=cfg['vocab'], sort=False)]], splits=([0], [0]))
+    dsets = Datasets([dummy], tfms=[[LoadCT(cfg['window'])], [_first_class, Categorize(vocab=cfg['vocab'], sort=False)]], splits=([0], [0]))
     dls = dsets.dataloaders(bs=1, after_item=[ct_resize(cfg['size'], cfg['resize']), ToTensor()],
                             after_batch=[IntToFloatTensor(), Normalize.from_stats(cfg['normalize']['mean'], cfg['normalize']['std'])])
     return dls.new_empty()
@@ -112,13 +114,13 @@ def load_bundle(path, # a folder written by `save_bundle`
     try: learn.model.load_state_dict(load_file(Path(path)/'model.safetensors'))
     except Exception as e: raise LungXAIError(f'{Path(path)/"model.safetensors"}: weights do not fit a {cfg["arch"]} ({str(e)[:200]})') from None
     learn.model.eval()
-    learn.arch_name, learn.pretrained, learn.bundle_config, learn.cam = cfg['arch'], False, cfg, cfg.get('cam')
     o = cfg.get('ood')
-    learn.ood = OODDetector.from_tensors(load_file(Path(path)/'ood.safetensors'), o['threshold'], o['percentile']) if o else None
+    learn.lung_xai = LearnerExtras(arch=cfg['arch'], bundle=cfg, cam_defaults=cfg.get('cam'),
+                                   ood=OODDetector.from_tensors(load_file(Path(path)/'ood.safetensors'), o['threshold'], o['percentile']) if o else None)
     return learn
 
 # %% ../nbs/06_serve.ipynb #d2ee8e14
-def model_summary(cfg:dict, # a bundle's config (`learn.bundle_config`)
+def model_summary(cfg:dict, # a bundle's config (`extras(learn).bundle`)
                  )->str:
     "One line: the model and its headline quality figure, with the split it came from."
     m = cfg.get('metrics') or {}
@@ -155,8 +157,17 @@ def ct_batch(learn, # a learner from `lung_learner`, `load_learner` or `load_bun
     return _collate(learn, [ct_item(learn, o) for o in imgs])
 
 def probs_fn(learn):
-    "The learner's output activation: its calibrated softmax when the loss has a temperature, else softmax."
-    return getattr(learn.loss_func, 'activation', lambda o: o.softmax(1))
+    "The learner's output activation: softmax of the logits divided by its calibration temperature (1 until calibrated)."
+    return lambda o: torch.softmax(o / temperature(learn), dim=-1)
+
+def forward(learn, # a learner from `lung_learner`, `load_learner` or `load_bundle`
+            xb:torch.Tensor, # the normalised model input (`ct_batch`)
+            model:nn.Module|None=None, # default: `learn.model` (Grad-CAM's sanity check passes a randomised copy)
+           )->tuple: # (logits, calibrated probabilities, out-of-distribution score per image)
+    "The one forward pass every answer takes (`predict`, `gradcam`): logits, calibrated probabilities and the OOD score of the same pass."
+    model = model if model is not None else learn.model
+    with stage_hooks(model) as h: logits = model(xb); ood = ood_scores(learn, h)
+    return logits, probs_fn(learn)(logits.detach().float()), ood
 
 # %% ../nbs/06_serve.ipynb #d8279028
 _locks, _locks_guard = weakref.WeakKeyDictionary(), threading.Lock()
@@ -181,13 +192,13 @@ def predict(learn, # a learner from `lung_learner`, `load_learner` or `load_bund
            ):
     "Class, probabilities, OOD score and warnings per input, `bs` at a time under the model's lock; a failed input gets an `error`."
     import pandas as pd
-    rows, items, model, act = [], list(items), learn.model.eval(), probs_fn(learn)
-    thr = getattr(getattr(learn, 'ood', None), 'threshold', None)
-    with model_lock(model), torch.inference_mode(), stage_features(model) as h:
+    rows, items, model = [], list(items), learn.model.eval()
+    thr = getattr(extras(learn).ood, 'threshold', None)
+    with model_lock(model), torch.inference_mode():
         for s in range(0, len(items), bs):
             names = [str(o) if isinstance(o, (str, Path)) else f'<{type(o).__name__} {s + i}>' for i, o in enumerate(items[s:s + bs])]
             done = [_prepare(learn, o, n) for o, n in zip(items[s:s + bs], names)]
-            if ok := [x for x, _ in done if x is not None]: probs, scores = iter(act(model(_collate(learn, ok))).cpu()), iter(ood_scores(learn, h))
+            if ok := [x for x, _ in done if x is not None]: _, probs, scores = forward(learn, _collate(learn, ok)); probs, scores = iter(probs.cpu()), iter(scores)
             for n, (x, err) in zip(names, done):
                 rows.append(dict(input=n, error=err))
                 if x is None: continue

@@ -8,8 +8,9 @@ import json, shutil, warnings
 from pathlib import Path
 
 import numpy as np, pandas as pd
-from .core import cache_dir
-from .data import get_ct_items, add_bars
+from .core import cache_dir, extras
+from .data import RESIZES, add_bars
+from .items import get_ct_items
 from .synth import make_phantoms, phantom_cache
 from .serve import load_bundle
 from .evaluate import evaluate, shortcut_test
@@ -19,7 +20,7 @@ from .job import train_run
 __all__ = ['STUDY_CANDIDATES', 'resize_study', 'compare_splits', 'split_gap', 'leakage_study']
 
 # %% ../nbs/10_studies.ipynb #49e21d29
-STUDY_CANDIDATES = (('pad', True), ('crop', True), ('squash', True), ('padrand', True), ('body', True), ('body', False))
+STUDY_CANDIDATES = (*((m, True) for m in RESIZES), ('body', False))   # every resize on the confound; the default without it
 
 def resize_study(out, # folder for the runs, one per candidate (a finished candidate is read back, not retrained)
                  candidates=STUDY_CANDIDATES, # (resize method, confound) pairs
@@ -35,7 +36,7 @@ def resize_study(out, # folder for the runs, one per candidate (a finished candi
         if (run/'study.json').is_file(): rows.append(json.loads((run/'study.json').read_text())); continue
         if not (run/'config.json').is_file(): train_run(run, phantoms=dict(confound=conf), resize=method, force=True, **train_kw)
         learn = load_bundle(run)   # scored as users get it: the saved bundle
-        size = learn.bundle_config['size']
+        size = extras(learn).bundle['size']
         items = [f for s in test_seeds for f in get_ct_items(phantom_cache(n=n_test, size=size, seed=s))]
         rng = np.random.default_rng(0)
         sc = shortcut_test(learn, items, {'bars': lambda im: add_bars(im, aspect, rng.random())}).loc['bars']

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2, numpy as np, pandas as pd
 from PIL import Image
 from .core import LungXAIError, VOCAB, cache_dir
-from .data import mask_for
+from .items import mask_for
 
 # %% auto #0
 __all__ = ['IQ_OTH_COUNTS', 'KAGGLE_ROOT', 'KAGGLE_NAMES', 'CONFOUND_ASPECT', 'TEST_SEED_OFFSET', 'Lesion', 'Patient',
@@ -263,7 +263,7 @@ def _fname(layout:str, label:str, k:int)->str:
     return f'{label.lower()}/{label.lower()}_{k}.png'
 
 # %% ../nbs/02_synth.ipynb #b898f277
-def _check_dest(dest:Path, targets:list, overwrite:bool)->list:
+def _check_phantom_dest(dest:Path, targets:list, overwrite:bool)->list:
     "Refuse unsafe destinations; return the old phantom files to delete first."
     if dest.exists() and not dest.is_dir(): raise LungXAIError(f'{dest}: exists and is not a folder; choose a new or empty folder')
     if not dest.exists() or not any(dest.iterdir()): return []
@@ -351,7 +351,7 @@ def make_phantoms(dest, # folder to write into: new, empty, or holding a phantom
     dest = Path(dest).expanduser().absolute()
     plan = _plan(int(n), int(size), seed, layout, p, slices, confound)
     plan['fn'] = [dest/r for r in plan.rel]
-    _remove(_check_dest(dest, [t for f in plan.fn for t in (f, mask_for(f))], overwrite), dest.resolve())
+    _remove(_check_phantom_dest(dest, [t for f in plan.fn for t in (f, mask_for(f))], overwrite), dest.resolve())
     H = round(size * CONFOUND_ASPECT)
     for _, g in plan.groupby('patient', sort=True):
         rng = np.random.default_rng(g.pseed.iloc[0])
@@ -369,7 +369,7 @@ def make_phantoms(dest, # folder to write into: new, empty, or holding a phantom
 @lru_cache(maxsize=16)
 def _table(csv:str, mtime:int)->pd.DataFrame: return pd.read_csv(csv).set_index('fn')
 
-def _row(fn:Path)->tuple:
+def _phantom_row(fn:Path)->tuple:
     "The table of the nearest phantoms.csv above `fn`, and the row of `fn` in it."
     fn = Path(fn).absolute()
     for d in fn.parents:
@@ -383,7 +383,7 @@ def redraw(fn, # an image of a phantom set written by `make_phantoms`
            lesion:bool=True, # False: the same slice, patient and noise without the lesion
           )->tuple: # (image as uint8, lesion mask as bool), as stored in the file (JPEG round trip included)
     "Draw a phantom image again from its recorded seed, with or without its lesion."
-    (sib, r), fn = _row(fn), Path(fn)
+    (sib, r), fn = _phantom_row(fn), Path(fn)
     rng = np.random.default_rng([int(s) for s in r.pseed.split('-')])
     pt = random_patient(rng, r.label, int(r['size']), float(r.difficulty))
     for z in sib[(sib.patient == r.patient) & (sib.slice < r.slice)].sort_values('slice').z: draw_slice(pt, z, rng)   # same noise stream

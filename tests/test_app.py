@@ -15,7 +15,7 @@ ARTIFACTS = Path(__file__).parent/'artifacts'   # screenshots (git-ignored)
 @pytest.fixture(scope='module')
 def app(trained):
     "`lung_xai_app` serving the session's tiny model on a free local port; yields (url, client)."
-    from lung_xai.app import serving
+    from lung_xai.stress import serving
     with open(trained/'app.log', 'w') as log, serving(trained/'run', out=log) as (url, client, _):
         yield url, client
 

@@ -104,7 +104,8 @@ def test_load_from_hub_never_unpickles(trained, tmp_path, hub, monkeypatch):
     fn = trained/'ph'/'benign'/'benign_1.png'
     from lung_xai.serve import load_bundle
     assert (learn.predict(fn)[2] - load_bundle(trained/'run').predict(fn)[2]).abs().max() < 1e-5
-    assert learn.ood is not None
+    from lung_xai.core import extras
+    assert extras(learn).ood is not None
 
 @pytest.mark.parametrize('case', ['dry-run', 'unreachable', 'no-token'])
 def test_publish_user_errors(trained, tmp_path, case):

@@ -8,12 +8,13 @@ from pydicom.data import get_testdata_file
 
 pytest.importorskip('gradio_client')
 from gradio_client import handle_file
-from lung_xai.app import serving, race_check, hostile_files, hostile_check, soak_check, _mem, QUEUE_SIZE
+from lung_xai.app import QUEUE_SIZE
+from lung_xai.stress import serving, race_check, hostile_files, hostile_check, soak_check, _mem
 
 if not Path('/proc/self/clear_refs').exists(): pytest.skip('these checks read memory from /proc (Linux)', allow_module_level=True)
 
 KEEP = 6        # seconds an upload lives in this server: short, so the sweep happens during the tests
-PEAK_MB = 600   # bound on one call's peak above the server's resident level: the 40 MP image measured ~350 MB (11_app)
+PEAK_MB = 600   # bound on one call's peak above the server's resident level: the 40 MP image measured ~350 MB (11a_stress)
 
 @pytest.fixture(scope='module')
 def server(trained, tmp_path_factory):
