@@ -4,13 +4,13 @@
 
 # %% ../nbs/13_bench.ipynb #169f71ec
 from __future__ import annotations
-import os, statistics, subprocess, sys, tempfile, time, warnings
+import os, subprocess, sys, tempfile, time, warnings
 from pathlib import Path
 
 import numpy as np, torch
 from fastcore.script import call_parse
 from fastcore.xtras import modified_env
-from .core import LungXAIError, extras
+from .core import LungXAIError, extras, median_seconds
 from .items import get_ct_items, near_pairs, near_pairs_allpairs, _probe
 from .data import lung_dls
 from .synth import make_phantoms
@@ -25,14 +25,6 @@ __all__ = ['SECTIONS', 'Workbench', 'bench_serving', 'bench_batch', 'bench_train
            'bench_audit', 'bench_probe', 'bench_memory', 'run_bench', 'format_rows', 'lung_xai_bench']
 
 # %% ../nbs/13_bench.ipynb #7e13cdc4
-def _median(f, repeats:int, warmup:int=1)->float:
-    "Median seconds of `f()` over `repeats` calls, after `warmup` calls."
-    for _ in range(warmup): f()
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
-
 def _bench_row(section:str, name:str, value:float, unit:str, baseline_name:str|None=None, baseline:float|None=None, higher_is_better:bool=False)->dict:
     "One measurement with its baseline and their ratio (above 1: costs more than the baseline)."
     r = dict(section=section, name=name, value=value, unit=unit, baseline_name=baseline_name, baseline=baseline)
@@ -62,15 +54,15 @@ def bench_serving(wb:Workbench, repeats:int=10)->list:
     x = learn.dls.test_dl([fn]).one_batch()[0].as_subclass(torch.Tensor)   # plain tensor: what PyTorch users hold
     def bare():
         with torch.inference_mode(): model(x)
-    t_bare = _median(bare, repeats)
-    t_pred = _median(lambda: predict(learn, [fn]), repeats)
-    t_cam = _median(lambda: gradcam(learn, [fn]), repeats)
-    t_cam_x = _median(lambda: gradcam(learn, x), repeats)
-    t_cam4 = _median(lambda: gradcam(learn, x, layer='layer4'), repeats)
+    t_bare = median_seconds(bare, repeats)
+    t_pred = median_seconds(lambda: predict(learn, [fn]), repeats)
+    t_cam = median_seconds(lambda: gradcam(learn, [fn]), repeats)
+    t_cam_x = median_seconds(lambda: gradcam(learn, x), repeats)
+    t_cam4 = median_seconds(lambda: gradcam(learn, x, layer='layer4'), repeats)
     img = ct_loader(learn)(fn)
-    t_dl = _median(lambda: learn.dls.test_dl([img]).one_batch(), repeats)
-    t_cb = _median(lambda: ct_batch(learn, [img]), repeats)
-    t_bare = min(t_bare, _median(bare, repeats))   # measured before and after: a slow spell must not flatter the ratios
+    t_dl = median_seconds(lambda: learn.dls.test_dl([img]).one_batch(), repeats)
+    t_cb = median_seconds(lambda: ct_batch(learn, [img]), repeats)
+    t_bare = min(t_bare, median_seconds(bare, repeats))   # measured before and after: a slow spell must not flatter the ratios
     rows = [_bench_row('serving', 'bare forward (ready tensor)', t_bare, 's'),
             _bench_row('serving', 'predict (file to probabilities)', t_pred, 's', 'bare forward', t_bare),
             _bench_row('serving', 'predict + Grad-CAM (file to map)', t_cam, 's', 'bare forward', t_bare),
@@ -81,7 +73,7 @@ def bench_serving(wb:Workbench, repeats:int=10)->list:
         from pytorch_grad_cam import GradCAM
         from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
         with GradCAM(model=model, target_layers=[model.get_submodule(_layer_path(learn, None))]) as pgc:
-            t_pgc = _median(lambda: pgc(input_tensor=x, targets=[ClassifierOutputTarget(0)]), repeats)
+            t_pgc = median_seconds(lambda: pgc(input_tensor=x, targets=[ClassifierOutputTarget(0)]), repeats)
         rows.append(_bench_row('serving', 'pytorch-grad-cam GradCAM (ready tensor)', t_pgc, 's', 'our Grad-CAM (ready tensor)', t_cam_x))
     except ImportError: pass
     return rows
@@ -95,7 +87,7 @@ def bench_batch(wb:Workbench, repeats:int=3, sizes=(16, 64))->list:
         xb = wb.learn.dls.test_dl(files, bs=bs).one_batch()[0].as_subclass(torch.Tensor)
         def bare():
             with torch.inference_mode(): model(xb)
-        t_bare, t_cam = _median(bare, repeats), _median(lambda: gradcam(wb.learn, files), repeats)
+        t_bare, t_cam = median_seconds(bare, repeats), median_seconds(lambda: gradcam(wb.learn, files), repeats)
         rows.append(_bench_row('batch', f'Grad-CAM throughput, batch {bs} (files to maps)', bs / t_cam, 'images/s', f'bare forward, batch {bs}', bs / t_bare, higher_is_better=True))
     return rows
 
@@ -115,9 +107,9 @@ def bench_train(wb:Workbench, repeats:int=2, lr:float=2e-3)->list:
     learn = lung_learner(wb.dls, wb.arch, pretrained=False, verbose=False)
     def fastai_epoch():
         with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(1, lr)
-    t_fa = _median(fastai_epoch, repeats)
+    t_fa = median_seconds(fastai_epoch, repeats)
     plain = lung_learner(wb.dls, wb.arch, pretrained=False, verbose=False)
-    t_pl = _median(lambda: _plain_epoch(plain.model, wb.dls, plain.loss_func, lr), repeats)
+    t_pl = median_seconds(lambda: _plain_epoch(plain.model, wb.dls, plain.loss_func, lr), repeats)
     n = len(wb.dls.train_ds) + len(wb.dls.valid_ds)
     return [_bench_row('training', f'fastai fit_one_cycle, 1 epoch ({n} images)', t_fa, 's', 'plain PyTorch loop, 1 epoch', t_pl)]
 
@@ -173,7 +165,7 @@ def bench_gpu(arch:str='resnet34', size:int=224,
     def explain():
         with torch.autocast('cuda', dtype=torch.bfloat16, enabled=cuda): gradcam(learn, xb)
         sync()
-    t_inf, t_cam = _median(infer, 5), _median(explain, 5)
+    t_inf, t_cam = median_seconds(infer, 5), median_seconds(explain, 5)
     rows.append(_bench_row('gpu', f'Grad-CAM throughput ({tag})', bs / t_cam, 'images/s', 'inference, same batch', bs / t_inf, higher_is_better=True))
     import shutil; shutil.rmtree(tmp, ignore_errors=True)
     return rows

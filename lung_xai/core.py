@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #91333d06
 from __future__ import annotations
-import logging, os, socket, sys, warnings
+import logging, os, socket, statistics, sys, time, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 # %% auto #0
 __all__ = ['VOCAB', 'log', 'LungXAIError', 'cli_errors', 'LearnerExtras', 'extras', 'split_record', 'temperature', 'cache_dir',
-           'atomic_write', 'save_fig', 'unreachable']
+           'atomic_write', 'save_fig', 'median_seconds', 'unreachable']
 
 # %% ../nbs/00_core.ipynb #202f812e
 class LungXAIError(Exception):
@@ -86,6 +86,18 @@ def save_fig(fig, # a matplotlib figure
     if fig.get_layout_engine() is None: fig.tight_layout()   # a figure with its own layout (constrained) keeps it
     atomic_write(fn, lambda t: fig.savefig(t, format='png', dpi=100)); plt.close(fig)
     return Path(fn)
+
+# %% ../nbs/00_core.ipynb #9f516f86
+def median_seconds(f, # called with no arguments
+                   repeats:int, # timed calls
+                   warmup:int=1, # untimed calls first (caches, lazy imports, the first allocation)
+                  )->float:
+    "Median wall-clock seconds of `f()` over `repeats` calls, after `warmup` calls."
+    for _ in range(warmup): f()
+    ts = []
+    for _ in range(repeats):
+        t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
 
 # %% ../nbs/00_core.ipynb #9bf54c46
 def unreachable(url:str, # any http(s) URL

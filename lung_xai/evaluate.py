@@ -21,9 +21,10 @@ from .data import ct_loader, add_bars
 from .serve import predict
 
 # %% auto #0
-__all__ = ['SHORTCUT_FLAG', 'wilson', 'bootstrap_ci', 'group_bootstrap', 'ece', 'reliability', 'fit_temperature', 'Evaluation',
-           'eval_groups', 'evaluate', 'plot_confusion', 'plot_roc', 'plot_reliability', 'split_sentence',
-           'write_report', 'shortcut_changes', 'shortcut_test', 'shortcut_sentences']
+__all__ = ['REPORT_SECTIONS', 'SHORTCUT_FLAG', 'wilson', 'bootstrap_ci', 'group_bootstrap', 'ece', 'reliability',
+           'fit_temperature', 'Evaluation', 'eval_groups', 'evaluate', 'plot_confusion', 'plot_roc', 'plot_reliability',
+           'split_sentence', 'report_markdown', 'write_report', 'shortcut_changes', 'shortcut_test',
+           'shortcut_sentences']
 
 # %% ../nbs/08_evaluate.ipynb #65352dc8
 def wilson(k:int, # successes
@@ -267,6 +268,91 @@ def split_sentence(sp:dict)->str:
     else: what = f"a {sp.get('how', 'given')} set"
     return f"{what}; n = {sp.get('n')} images of {sp.get('n_groups', sp.get('n'))} {sp.get('groups', 'images')}"
 
+def _md_overall(rep:dict)->list:
+    return ['| metric | value (95% CI) | CI method |', '|---|---|---|'] + \
+           [f"| {r['metric']} | {_fmt(r['value'], r['low'], r['high'])} | {r['ci']} |" for r in rep['overall']]
+
+def _md_per_class(rep:dict)->list:
+    ks = ('recall', 'specificity', 'precision', 'f1', 'auc')
+    return ['| class | n | sensitivity (recall) | specificity | precision | F1 | ROC-AUC |', '|---|---|---|---|---|---|---|'] + \
+           [f"| {r['cls']} | {r['support']} | " + ' | '.join(_fmt(r[k], *r[k + '_ci']) for k in ks) + ' |' for r in rep['per_class']]
+
+def _md_confusion(rep:dict)->list:
+    cm = rep['confusion_matrix']
+    return ['| true ↓ / predicted → | ' + ' | '.join(cm['labels']) + ' |', '|---|' + '---|' * len(cm['labels'])] + \
+           [f'| {t} | ' + ' | '.join(map(str, row)) + ' |' for t, row in zip(cm['labels'], cm['counts'])]
+
+def _md_calibration(rep:dict)->list:
+    c = rep['calibration']
+    return [f"Temperature scaling: T = {c['fitted_temperature']:.2f} ({c['note']}). On this set, ECE (15 bins) "
+            f"{c['ece_uncalibrated']:.3f} at T = 1 and {c['ece_fitted']:.3f} at T = {c['fitted_temperature']:.2f}; NLL {c['nll_uncalibrated']:.3f} → "
+            f"{c['nll_fitted']:.3f}. The figures above use T = {c['temperature_in_use']:.2f}."]
+
+def _md_tta(rep:dict)->list:
+    return ['| metric | value (95% CI) |', '|---|---|'] + [f"| {r['metric']} | {_fmt(r['value'], r['low'], r['high'])} |" for r in rep['tta']]
+
+def _md_valid(rep:dict)->list:
+    v = rep['valid']; b = next(r for r in v['per_class'] if r['cls'] == 'Benign')
+    return [f"From {split_sentence(v['split'])}.", '', '| metric | value (95% CI) |', '|---|---|'] + \
+           [f"| {r['metric']} | {_fmt(r['value'], r['low'], r['high'])} |" for r in v['overall']] + \
+           [f"| Benign sensitivity | {_fmt(b['recall'], *b['recall_ci'])} |"]
+
+def _md_plots(rep:dict)->list: return [f'![{k}]({v})' for k, v in rep['plots'].items()]
+def _md_audit(rep:dict)->list: return [f'- {f}' for f in rep['audit']]
+
+def _md_explanation(rep:dict)->list:
+    e = rep['explanation']; df = pd.DataFrame(e['table']).set_index('label')
+    out = [*_md_table(df.drop(index='Normal', errors='ignore')), '',
+           'pointing: share of lesion images whose map peak is within 15/224 of the side of the lesion; energy: share of map mass in the lesion; '
+           'outside: share of map mass outside the body (a map with more than half outside is flagged, not shown as an explanation); '
+           'deletion (lower is better) and insertion (higher) AUC of the explained class, against a random map; rand_spearman: rank '
+           'correlation with the maps of a randomly re-initialised model (low means the maps depend on what the model learned), over '
+           'maps that are not all zero (zero_maps: their share).']
+    if 'left_class' in df:
+        al = df.loc['all']
+        out += ['', f"**Lesion removal (counterfactual):** each lesion image redrawn without its lesion (same patient, same noise). "
+                f"{al.left_class:.0%} of the predictions that named the lesion's class leave it, and the lesion class's probability "
+                f"falls by {al.p_drop:.3f} on average (Benign {df.left_class['Benign']:.0%} / {df.p_drop['Benign']:.3f}, "
+                f"Malignant {df.left_class['Malignant']:.0%} / {df.p_drop['Malignant']:.3f}): the lesion, not the rest of the "
+                'slice, drives the prediction.']
+    return out
+
+def _md_shortcuts(rep:dict)->list:
+    df = pd.DataFrame(rep['shortcuts']).set_index('change')
+    return ['Each row changes something that says nothing about the diagnosis and counts how many answers move. A model that reads '
+            'the lungs barely moves; a large share means it uses what the change alters (the frame, the orientation, the file format) '
+            'as a shortcut.', '', '| change | predictions changed | of Normal | of Benign | of Malignant | mean abs. change of the probabilities | accuracy before → after |',
+            '|---|---|---|---|---|---|---|'] + \
+           [f"| {n} | {r.changed:.1%} | {r.changed_Normal:.1%} | {r.changed_Benign:.1%} | {r.changed_Malignant:.1%} | {r.mean_abs_dp:.3f} | "
+            f"{r.acc_before:.3f} → {r.acc_after:.3f} |" for n, r in df.iterrows()] + [''] + [f'- {t}' for t in shortcut_sentences(df)]
+
+REPORT_SECTIONS = {   # name → (heading, renderer); a section is drawn when `report.json` has its key
+    'overall': ('Overall', _md_overall), 'per_class': ('Per class', _md_per_class),
+    'confusion_matrix': ('Confusion matrix (counts)', _md_confusion), 'calibration': ('Calibration', _md_calibration),
+    'tta': ('With test-time augmentation', _md_tta), 'valid': ('Validation split (for comparison, not the result)', _md_valid),
+    'plots': ('Plots', _md_plots), 'audit': ('Dataset audit', _md_audit),
+    'explanation': ('Explanation quality', _md_explanation), 'shortcuts': ('Shortcut test', _md_shortcuts)}
+
+def _heading(rep:dict, name:str)->str:
+    "A section's heading, with what it was measured on where the report knows it."
+    h = REPORT_SECTIONS[name][0]
+    if name == 'explanation':
+        e = rep['explanation']
+        return f"{h} ({e.get('method', '?')} at {e.get('layer', '?')}, the model's defaults; same set, {e.get('n_lesion', '?')} lesion images of different patients)"
+    if name == 'shortcuts': return f"{h} ({_set_label(rep['split'])}, {rep.get('shortcuts_n', '?')} images)"
+    return h
+
+def report_markdown(rep:dict, # `report.json`'s content, as `write_report` writes it
+                    sections=tuple(REPORT_SECTIONS), # which sections, in this order (those the report lacks are left out)
+                    level:int=2, # markdown heading level of each section
+                   )->list: # markdown lines
+    "The report's sections from `report.json`: the one renderer of `report.md`, the model card and the README's results."
+    out = []
+    for name in sections:
+        if not rep.get(name): continue   # not measured for this report
+        out += [f"{'#' * level} {_heading(rep, name)}", '', *REPORT_SECTIONS[name][1](rep), '']
+    return out
+
 def write_report(ev:Evaluation, out, # folder for report.md, report.json and the plots
                  title:str='lung_xai evaluation', data:str='', # what the data was (say "synthetic" when it is)
                  audit=None, # `lung_xai.items.audit` result
@@ -276,65 +362,26 @@ def write_report(ev:Evaluation, out, # folder for report.md, report.json and the
                  valid:Evaluation|None=None, # the validation split's evaluation, shown apart from the headline figures
                  shortcuts:pd.DataFrame|None=None, # `shortcut_test` on the same set
                 )->Path:
-    "Write report.md + report.json with every figure, its CI and split, and the plots."
+    "Write report.json (every figure, its CI and split) and report.md (`report_markdown` of it), with the plots."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     pngs = {k: save_fig(f, out/fn).name for k, f, fn in [('confusion', plot_confusion(ev), 'confusion_matrix.png'), ('roc', plot_roc(ev), 'roc.png'),
                                                          ('reliability', plot_reliability(ev), 'reliability.png')]}
     if top_losses is not None: pngs['top_losses'] = save_fig(top_losses, out/'top_losses_gradcam.png').name
+    if history_png: pngs['training curves'] = history_png
+    js = dict(title=title, data=data, **ev.to_dict(), valid=None if valid is None or valid is ev else valid.to_dict(), plots=pngs,
+              audit=None if audit is None else audit.findings,
+              explanation=None if explanation is None else dict(explanation.attrs, table=explanation.reset_index().to_dict('records')),
+              shortcuts=None if shortcuts is None else shortcuts.reset_index().to_dict('records'),
+              shortcuts_n=None if shortcuts is None else shortcuts.attrs.get('n'))
+    js = json.loads(json.dumps(js, default=lambda o: o if not isinstance(o, (np.floating, np.integer)) else o.item()))   # exactly what report.json holds
     md = [f'# {title}', '', '> Educational and research use only: not a medical device, not for diagnosis.', '',
           f'Data: {data or "?"}. Every number in the first three sections comes from {split_sentence(ev.split)}. '
           f"Intervals are 95% percentile bootstraps that resample whole {ev.split.get('groups', 'images')} (1,000 resamples), "
-          'so slices of one patient are not counted as independent evidence.', '', '## Overall', '',
-          '| metric | value (95% CI) | CI method |', '|---|---|---|']
-    md += [f'| {m} | {_fmt(r.value, r.low, r.high)} | {r.ci} |' for m, r in ev.overall.iterrows()]
-    md += ['', '## Per class', '', '| class | n | sensitivity (recall) | specificity | precision | F1 | ROC-AUC |', '|---|---|---|---|---|---|---|']
-    md += [f'| {c} | {r.support} | {_fmt(r.recall, *r.recall_ci)} | {_fmt(r.specificity, *r.specificity_ci)} | {_fmt(r.precision, *r.precision_ci)} | '
-           f'{_fmt(r.f1, *r.f1_ci)} | {_fmt(r.auc, *r.auc_ci)} |' for c, r in ev.per_class.iterrows()]
-    c = ev.calibration
-    md += ['', '## Calibration', '', f"Temperature scaling: T = {c['fitted_temperature']:.2f} ({c['note']}). On this set, ECE (15 bins) "
-           f"{c['ece_uncalibrated']:.3f} at T = 1 and {c['ece_fitted']:.3f} at T = {c['fitted_temperature']:.2f}; NLL {c['nll_uncalibrated']:.3f} → "
-           f"{c['nll_fitted']:.3f}. The figures above use T = {c['temperature_in_use']:.2f}.", '']
-    if ev.tta is not None:
-        md += ['## With test-time augmentation', '', '| metric | value (95% CI) |', '|---|---|'] + [f'| {m} | {_fmt(r.value, r.low, r.high)} |' for m, r in ev.tta.iterrows()] + ['']
-    if valid is not None and valid is not ev:
-        md += ['## Validation split (for comparison, not the result)', '', f'From {split_sentence(valid.split)}.', '',
-               '| metric | value (95% CI) |', '|---|---|'] + [f'| {m} | {_fmt(r.value, r.low, r.high)} |' for m, r in valid.overall.iterrows()]
-        md += [f"| Benign sensitivity | {_fmt(valid.per_class.recall['Benign'], *valid.per_class.recall_ci['Benign'])} |", '']
-    md += ['## Plots', ''] + [f'![{k}]({v})' for k, v in pngs.items()] + ([f'![training curves]({history_png})'] if history_png else []) + ['']
-    if audit is not None: md += ['## Dataset audit', ''] + [f'- {f}' for f in audit.findings] + ['']
-    if explanation is not None:
-        a = explanation.attrs
-        md += [f"## Explanation quality ({a.get('method', '?')} at {a.get('layer', '?')}, the model's defaults; same set, {a.get('n_lesion', '?')} lesion images of different patients)", '',
-               *_md_table(explanation.drop(index='Normal', errors='ignore')), '',
-               'pointing: share of lesion images whose map peak is within 15/224 of the side of the lesion; energy: share of map mass in the lesion; '
-               'outside: share of map mass outside the body (a map with more than half outside is flagged, not shown as an explanation); '
-               'deletion (lower is better) and insertion (higher) AUC of the explained class, against a random map; rand_spearman: rank '
-               'correlation with the maps of a randomly re-initialised model (low means the maps depend on what the model learned), over '
-               'maps that are not all zero (zero_maps: their share).']
-        if 'left_class' in explanation:
-            al = explanation.loc['all']
-            md += ['', f"**Lesion removal (counterfactual):** each lesion image redrawn without its lesion (same patient, same noise). "
-                   f"{al.left_class:.0%} of the predictions that named the lesion's class leave it, and the lesion class's probability "
-                   f"falls by {al.p_drop:.3f} on average (Benign {explanation.left_class['Benign']:.0%} / {explanation.p_drop['Benign']:.3f}, "
-                   f"Malignant {explanation.left_class['Malignant']:.0%} / {explanation.p_drop['Malignant']:.3f}): the lesion, not the rest of the "
-                   'slice, drives the prediction.']
-        md += ['']
-    if shortcuts is not None:
-        md += [f"## Shortcut test ({_set_label(ev.split)}, {shortcuts.attrs.get('n', '?')} images)", '',
-               'Each row changes something that says nothing about the diagnosis and counts how many answers move. A model that reads '
-               'the lungs barely moves; a large share means it uses what the change alters (the frame, the orientation, the file format) '
-               'as a shortcut.', '', '| change | predictions changed | of Normal | of Benign | of Malignant | mean abs. change of the probabilities | accuracy before → after |',
-               '|---|---|---|---|---|---|---|']
-        md += [f"| {n} | {r.changed:.1%} | {r.changed_Normal:.1%} | {r.changed_Benign:.1%} | {r.changed_Malignant:.1%} | {r.mean_abs_dp:.3f} | "
-               f"{r.acc_before:.3f} → {r.acc_after:.3f} |" for n, r in shortcuts.iterrows()]
-        md += [''] + [f'- {t}' for t in shortcut_sentences(shortcuts)] + ['']
+          'so slices of one patient are not counted as independent evidence.', '', *report_markdown(js)]
     (out/'report.md').write_text('\n'.join(md))
-    js = dict(title=title, data=data, **ev.to_dict(), valid=None if valid is None else valid.to_dict(), plots=pngs,
-              audit=None if audit is None else audit.findings,
-              explanation=None if explanation is None else dict(explanation.attrs, table=explanation.reset_index().to_dict('records')),
-              shortcuts=None if shortcuts is None else shortcuts.reset_index().to_dict('records'))
-    (out/'report.json').write_text(json.dumps(js, indent=2, default=lambda o: o if not isinstance(o, (np.floating, np.integer)) else o.item()))
+    (out/'report.json').write_text(json.dumps(js, indent=2))
     return out/'report.md'
+
 
 # %% ../nbs/08_evaluate.ipynb #50c414c1
 SHORTCUT_FLAG = 0.05   # a change that moves more than this share of predictions is reported as a shortcut

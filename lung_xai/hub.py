@@ -14,9 +14,10 @@ import lung_xai
 from .core import LungXAIError, unreachable
 from .data import RESIZES
 from .serve import read_bundle_config, load_bundle, synthetic_note, _config_sha
+from .evaluate import report_markdown, split_sentence
 
 # %% auto #0
-__all__ = ['RUNTIME_DEPS', 'SPACE_FILES', 'MODEL_FILES', 'BUNDLE_FILES', 'MARKER', 'APP_PY', 'requirements_txt',
+__all__ = ['RUNTIME_DEPS', 'CARD_SECTIONS', 'SPACE_FILES', 'MODEL_FILES', 'BUNDLE_FILES', 'MARKER', 'APP_PY', 'requirements_txt',
            'results_markdown', 'model_card', 'portable_config', 'front_matter', 'space_meta', 'built_from',
            'build_space', 'space_files', 'publish_space', 'push_model', 'load_from_hub', 'lung_xai_publish']
 
@@ -36,7 +37,6 @@ def requirements_txt()->str:
 
 # %% ../nbs/12_hub.ipynb #e34dfb1c
 def _read_json(fn:Path)->dict|None: return json.loads(fn.read_text()) if fn.is_file() else None
-def _num(v)->str: return '–' if v is None or v != v else f'{v:.3f}'
 
 def _data_lines(cfg:dict)->list:
     sp = (cfg.get('metrics') or {}).get('split') or {}
@@ -54,57 +54,32 @@ def _data_lines(cfg:dict)->list:
     if sp.get('groups_straddling'): out.append(f"- Groups of near-identical slices shared between parts: {sp['groups_straddling']}.")
     return out
 
-def _eval_lines(rep:dict|None, metrics:dict|None)->list:
+CARD_SECTIONS = ('overall', 'per_class', 'confusion_matrix', 'valid', 'calibration', 'explanation', 'shortcuts')   # of `report_markdown`
+
+def _eval_lines(rep:dict|None)->list:
+    "The evaluation's figures, rendered from `report.json` by the report's own renderer."
     if rep is None: return ['No evaluation was recorded for this bundle (no `report.json`): run `lung_xai_evaluate` before publishing.']
-    sp = rep['split']
-    out = [f"On the **{sp['name']} split**: {sp['n']} images of {sp['n_groups']} {sp['groups']}; 95 % intervals from a bootstrap over {sp['groups']}.", '',
-           '| metric | value | 95% CI |', '|---|---|---|']
-    out += [f"| {r['metric']} | {_num(r['value'])} | {_num(r['low'])}–{_num(r['high'])} |" for r in rep['overall']]
-    out += ['', '| class | n | precision | recall (sensitivity) | specificity | F1 | AUC |', '|---|---|---|---|---|---|---|']
-    for r in rep['per_class']:
-        out.append(f"| {r['cls']} | {r['support']} | " + ' | '.join(f"{_num(r[k])} ({_num(r[k + '_ci'][0])}–{_num(r[k + '_ci'][1])})"
-                                                               for k in ('precision', 'recall', 'specificity', 'f1', 'auc')) + ' |')
-    cm = rep['confusion_matrix']
-    out += ['', 'Confusion matrix (rows: true, columns: predicted): ' + '; '.join(f"{t}: {dict(zip(cm['labels'], row))}" for t, row in zip(cm['labels'], cm['counts']))]
-    if metrics and metrics.get('valid'):
-        v = metrics['valid']
-        out += ['', f"Validation split (chose the epoch and the temperature, so optimistic): macro-F1 {_num(v.get('macro_f1'))}, accuracy {_num(v.get('accuracy'))}."]
-    return out
+    return [f"Every figure below comes from {split_sentence(rep['split'])}; 95% intervals resample whole "
+            f"{rep['split'].get('groups', 'images')}.", '', *report_markdown(rep, CARD_SECTIONS, level=3)]
 
-def _calib_expl_lines(cfg:dict, rep:dict|None)->list:
-    out = [f"Temperature T = {cfg.get('temperature', 1.0):.3f}, fitted on the validation split: the probabilities are softmax(logits / T)."]
-    if rep and rep.get('calibration'):
-        c = rep['calibration']
-        out.append(f"On the {rep['split']['name']} split: ECE {_num(c['ece_uncalibrated'])} before, {_num(c['ece_fitted'])} after; NLL {_num(c['nll_uncalibrated'])} before, {_num(c['nll_fitted'])} after.")
-    e = (rep or {}).get('explanation')
-    if e and e.get('table'):
-        a = next(r for r in e['table'] if r['label'] == 'all')
-        out += ['', f"Explanations: {e['method']} at {e['layer']}, measured on {e['n_lesion']} {rep['split']['name']}-split lesions (phantom masks): "
-                f"pointing game {_num(a['pointing'])}, share of the map on the lesion {_num(a['energy'])}, share outside the body {_num(a['outside'])}; "
-                f"deletion AUC {_num(a['deletion'])} (random maps {_num(a['deletion_random'])}), insertion {_num(a['insertion'])} (random {_num(a['insertion_random'])}); "
-                f"Spearman correlation with maps of a randomised model {_num(a['rand_spearman'])}; removing the lesion changed the class in {a['left_class']:.0%} of cases."]
-    sc = (rep or {}).get('shortcuts')
-    if sc:
-        out += ['', f"Shortcut test ({rep['split']['name']} split; `report.md` says what each row means): share of predictions that change under each edit: " +
-                '; '.join(f"{r['change']} {r['changed']:.1%}" for r in sc) + '.']
+def _ood_lines(cfg:dict)->list:
     o = cfg.get('ood')
-    if o: out += ['', f"Out-of-distribution check: Mahalanobis distance of the four ResNet stages' pooled features to the training classes; "
-                      f"threshold {o['threshold']:.2f} = the {o['percentile']:.0f}th percentile of the validation scores. Every answer above it carries a warning."]
-    return out
+    if not o: return ['This bundle has no out-of-distribution detector: its answers carry no warning for unfamiliar images.']
+    return [f"Mahalanobis distance of the four ResNet stages' pooled features to the training classes; threshold {o['threshold']:.2f} = "
+            f"the {o['percentile']:.0f}th percentile of the validation scores. Every answer above it carries a warning."]
 
-
-def results_markdown(model_dir, # a bundle folder with `report.json` and `metrics.json` beside it
+def results_markdown(model_dir, # a bundle folder with `report.json` beside it
                     )->str:
     "The model card's evidence as markdown: data and split, test figures with 95% CIs, calibration, explanations, shortcuts."
     model_dir = Path(model_dir); cfg = read_bundle_config(model_dir)
-    rep, metrics = _read_json(model_dir/'report.json'), _read_json(model_dir/'metrics.json')
-    return '\n'.join([*_data_lines(cfg), '', *_eval_lines(rep, metrics), '', *_calib_expl_lines(cfg, rep)]) + '\n'
+    rep = _read_json(model_dir/'report.json')
+    return '\n'.join([*_data_lines(cfg), '', *_eval_lines(rep), '', '**Out-of-distribution check:** ' + _ood_lines(cfg)[0]]) + '\n'
 
-def model_card(model_dir, # a bundle folder; `report.json` and `metrics.json` beside it are read when present
+def model_card(model_dir, # a bundle folder; `report.json` beside it is read when present
               )->str: # markdown, without front matter
     "The model card: intended use, out-of-scope use, data and split, test figures with 95% CIs, calibration, explanations, limitations."
     model_dir = Path(model_dir); cfg = read_bundle_config(model_dir)
-    rep, metrics = _read_json(model_dir/'report.json'), _read_json(model_dir/'metrics.json')
+    rep = _read_json(model_dir/'report.json')
     syn = synthetic_note(cfg)
     lines = [f"# lung_xai: lung CT slice classifier with Grad-CAM ({cfg['arch']}, {cfg['size']} px)", '',
              '> **Educational and research use only.** Not a medical device, not clinically validated, not for diagnosis, '
@@ -127,8 +102,8 @@ def model_card(model_dir, # a bundle folder; `report.json` and `metrics.json` be
               'volumes, or slices reconstructed or windowed unlike the training data. The out-of-distribution check flags many '
               'of these but not all.' + (' For this model that includes **every real patient scan**: it has seen only phantoms.' if syn else ''), '',
               '## Training data and split', '', *_data_lines(cfg), '',
-              '## Evaluation', '', *_eval_lines(rep, metrics), '',
-              '## Calibration, explanations, out-of-distribution check', '', *_calib_expl_lines(cfg, rep), '',
+              '## Evaluation', '', *_eval_lines(rep), '',
+              '## Out-of-distribution check', '', *_ood_lines(cfg), '',
               '## Limitations and bias', '',
               *(['- Trained and tested on synthetic phantoms: the figures above say how well it separates phantoms, nothing about patients.'] if syn else []),
               '- IQ-OTH/NCCD, the dataset this project targets, holds exact duplicates, runs of near-identical slices of one patient and '

@@ -4,14 +4,14 @@
 
 # %% ../nbs/11a_stress.ipynb #b13c36cc
 from __future__ import annotations
-import os, signal, socket, statistics, subprocess, sys, time
+import os, signal, socket, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import cv2, numpy as np, gradio as gr
 from PIL import Image
-from .core import LungXAIError
+from .core import LungXAIError, median_seconds
 from .serve import load_bundle
 from .app import KEEP_S, QUEUE_SIZE, CONCURRENCY, analyse
 
@@ -153,10 +153,7 @@ def _floor_app(outputs:tuple)->gr.Blocks:
 
 def _median_call(client, image, n:int)->float:
     from gradio_client import handle_file
-    ts = []
-    for _ in range(n + 1):   # the first call warms up
-        t = time.time(); client.predict(handle_file(str(image)), api_name='/predict'); ts.append(time.time() - t)
-    return statistics.median(ts[1:])
+    return median_seconds(lambda: client.predict(handle_file(str(image)), api_name='/predict'), n)   # the first call warms up
 
 def benchmark_app(model_dir, # a bundle folder
                   image, # the file to upload each time
@@ -169,10 +166,8 @@ def benchmark_app(model_dir, # a bundle folder
         client.predict(handle_file(str(image)), api_name='/predict')
         cold = time.time() - t0
         web = _median_call(client, image, n)
-    learn, ts = load_bundle(model_dir), []
-    for _ in range(n + 1):
-        t = time.time(); out = analyse(learn, str(image)); ts.append(time.time() - t)
-    model = statistics.median(ts[1:])
+    learn = load_bundle(model_dir); out = analyse(learn, str(image))   # the answer the do-nothing app returns
+    model = median_seconds(lambda: analyse(learn, str(image)), n, warmup=0)
     floor = _floor_app(out[:3])
     floor.launch(prevent_thread_lock=True, quiet=True, inline=False)
     try: fl = _median_call(Client(floor.local_url, verbose=False), image, n)
