@@ -133,7 +133,7 @@ def _examples(size:int, dest:Path)->list:
     from lung_xai.synth import phantom
     out = []
     for i, c in enumerate(VOCAB):
-        img, _ = phantom(10_000 + i, c, size, difficulty=0.6)
+        img, _ = phantom(10_000 + i, c, size)
         Image.fromarray(img).save(fn := dest/f'phantom_{c.lower()}.png'); out.append(str(fn))
     return out
 

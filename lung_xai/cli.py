@@ -23,11 +23,12 @@ def lung_xai_synth(dest:str, # folder to write into (new, empty, or a phantom se
                    difficulty:float=1.0, # >1 brings the classes closer
                    confound:bool=False, # save malignant images non-square, like the real dataset (a shortcut to detect)
                    overwrite:bool=False, # replace a phantom set already in DEST
+                   style:str='morphology', # 'morphology' (classes told apart by margin and calcification) or 'size' (by lesion size: a shortcut set)
                   ):
     "Write a synthetic lung CT dataset with lesion masks."
     from lung_xai.synth import make_phantoms
     with cli_errors():
-        df = make_phantoms(dest, n, size, seed, layout, difficulty=difficulty, confound=confound, overwrite=overwrite)
+        df = make_phantoms(dest, n, size, seed, layout, difficulty=difficulty, confound=confound, overwrite=overwrite, style=style)
     counts = ', '.join(f'{c} {k}' for c, k in df.label.value_counts().reindex(VOCAB).items())
     shape = ' (malignant non-square)' if confound else ''
     print(f'wrote {len(df)} images ({counts}) of {df.patient.nunique()} patients to {dest}{shape}')

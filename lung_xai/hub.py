@@ -42,7 +42,7 @@ def _data_lines(cfg:dict)->list:
     sp = (cfg.get('metrics') or {}).get('split') or {}
     ph, te = sp.get('phantoms'), sp.get('test') or {}
     if synthetic_note(cfg):
-        what = (f"{ph['n']} synthetic CT phantoms made by `lung_xai.synth` ({ph['size']} px, difficulty {ph['difficulty']}, "
+        what = (f"{ph['n']} synthetic CT phantoms made by `lung_xai.synth` ({ph['size']} px, {ph.get('style', 'size')} style, difficulty {ph['difficulty']}, "
                 f"{ph['slices'][0]}–{ph['slices'][1]} slices per patient, classes balanced)" if ph else 'synthetic CT phantoms (`lung_xai.synth`)')
         out = [f'- **Data:** {what}. **No real patient data.**']
     else: out = [f"- **Data:** `{Path(str(sp.get('data') or '?')).name}` (a folder of class sub-folders; IQ-OTH/NCCD layout understood)."]

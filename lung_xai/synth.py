@@ -15,8 +15,9 @@ from .core import LungXAIError, VOCAB, cache_dir
 from .items import mask_for
 
 # %% auto #0
-__all__ = ['IQ_OTH_COUNTS', 'KAGGLE_ROOT', 'KAGGLE_NAMES', 'CONFOUND_ASPECT', 'TEST_SEED_OFFSET', 'Lesion', 'Patient',
-           'draw_slice', 'random_patient', 'phantom', 'make_phantoms', 'redraw', 'phantom_cache']
+__all__ = ['RADIUS_RANGE', 'SIZE_RANGES', 'STYLES', 'IQ_OTH_PROTOCOL', 'EXPORT_RANGE', 'IQ_OTH_COUNTS', 'KAGGLE_ROOT',
+           'KAGGLE_NAMES', 'CONFOUND_ASPECT', 'TEST_SEED_OFFSET', 'Lesion', 'Patient', 'draw_slice', 'random_patient',
+           'phantom', 'make_phantoms', 'swapped_radius', 'redraw', 'phantom_cache']
 
 # %% ../nbs/02_synth.ipynb #9732fd69
 @dataclass
@@ -27,8 +28,8 @@ class Lesion:
     r:float             # radius in pixels where the slice cuts the centre (z=0)
     harm:np.ndarray     # radial harmonics: rows of (k, amplitude, phase); empty for a round lesion
     spikes:np.ndarray   # spiculae: rows of (angle, length in radii, angular width)
-    core:float          # radius of a calcified core, as a share of r (0: none)
-    level:float         # grey value
+    calc:np.ndarray     # calcifications: rows of (dx, dy, inner, outer radius), in radii from the centre; a disc when inner is 0
+    level:float         # grey value of the soft-tissue part
     tex:float           # how much of the lung texture shows inside (heterogeneity)
 
 # %% ../nbs/02_synth.ipynb #639abb29
@@ -46,10 +47,12 @@ class Patient:
     lung_level:float         # grey value of aerated lung
     noise:float              # gaussian noise sigma
     blur:float               # gaussian blur sigma
+    export:tuple = (1., 0., 1., 95) # how the hospital exported the slice: window gain, offset (grey levels), gamma, JPEG quality
     tex_body:np.ndarray = field(repr=False, default=None) # smooth texture of soft tissue
     tex_lung:np.ndarray = field(repr=False, default=None) # smooth texture of lung and lesion
     table:tuple = ()         # scanner table: y, x from, x to, grey value
     vessels:np.ndarray = field(repr=False, default=None) # per vessel: x, y, radius, drift x, drift y (px per unit z), grey
+    scars:np.ndarray = field(repr=False, default=None) # per scar: x0, y0, x1, y1, half width (px), grey
     lesion:Lesion|None = None # None for Normal
 
 # %% ../nbs/02_synth.ipynb #f7e30884
@@ -91,13 +94,18 @@ def _lungs(pt:Patient, X, Y, z:float):
 
 # %% ../nbs/02_synth.ipynb #4d73e0f2
 def _lesion(L:Lesion, xx, yy, z:float):
-    "Masks of a lesion and its calcified core at slice height z."
-    f = np.sqrt(max(0., 1 - z**2))
+    "Masks of a lesion and of its calcifications at slice height z; spiculae and calcifications at least a pixel wide."
+    rz = L.r * np.sqrt(max(0., 1 - z**2))
     dx, dy = xx - L.x, yy - L.y
     rho, phi = np.hypot(dx, dy), np.arctan2(dy, dx)
     prof = _radial(phi, L.harm)
-    for t, ln, w in L.spikes: prof = prof + ln * np.exp(-(_angle_diff(phi, t + 0.15 * z) / w)**2)   # spiculae twist a little
-    return rho < L.r * f * prof, rho < L.r * f * L.core
+    for t, ln, w in L.spikes:   # spiculae twist a little with z
+        prof = prof + ln * np.exp(-(_angle_diff(phi, t + 0.15 * z) / max(w, 0.6 / max(rz, 1)))**2)
+    calc = np.zeros(rho.shape, bool)
+    for cx, cy, r0, r1 in L.calc:
+        d = np.hypot(dx - cx * rz, dy - cy * rz)
+        calc |= (d >= r0 * rz) & (d < max(r1 * rz, r0 * rz + 1, 0.8))
+    return rho < rz * prof, calc
 
 # %% ../nbs/02_synth.ipynb #c3ab7e6b
 def _layers(pt:Patient, z:float=0.)->dict:
@@ -115,9 +123,15 @@ def _layers(pt:Patient, z:float=0.)->dict:
     V = pt.vessels if pt.vessels is not None else np.zeros((0, 6))
     d2 = (xx[..., None] - V[:, 0] - V[:, 3] * z)**2 + (yy[..., None] - V[:, 1] - V[:, 4] * z)**2
     vess_id = np.where(d2 < V[:, 2]**2, np.arange(len(V)), -1).max(-1, initial=-1)
-    lesion, core = _lesion(pt.lesion, xx, yy, z) if pt.lesion is not None else (np.zeros_like(body),) * 2
+    S = pt.scars if pt.scars is not None else np.zeros((0, 6))
+    scar_id = np.full(body.shape, -1)
+    for k, (x0, y0, x1, y1, hw, _) in enumerate(S):   # distance to a segment
+        t = np.clip(((xx - x0) * (x1 - x0) + (yy - y0) * (y1 - y0)) / max((x1 - x0)**2 + (y1 - y0)**2, 1e-6), 0, 1)
+        scar_id[np.hypot(xx - x0 - t * (x1 - x0), yy - y0 - t * (y1 - y0)) < hw] = k
+    lesion, calc = _lesion(pt.lesion, xx, yy, z) if pt.lesion is not None else (np.zeros_like(body),) * 2
     return dict(body=body, heart=heart & body, lungs=lungs, spine=spine, ribs=ribs & body, table=table,
-                vessels=(vess_id >= 0) & lungs, vess_id=vess_id, lesion=lesion & lungs, core=core & lesion & lungs)
+                vessels=(vess_id >= 0) & lungs, vess_id=vess_id, scars=(scar_id >= 0) & lungs, scar_id=scar_id,
+                lesion=lesion & lungs, calc=calc & lesion & lungs)
 
 # %% ../nbs/02_synth.ipynb #e0f8f911
 def draw_slice(pt:Patient, # the patient
@@ -131,13 +145,16 @@ def draw_slice(pt:Patient, # the patient
     img[m['heart']] += 12
     img[m['lungs']] = pt.lung_level + pt.tex_lung[m['lungs']]
     img[m['vessels']] = pt.vessels[m['vess_id'][m['vessels']], 5]
+    if m['scars'].any(): img[m['scars']] = pt.scars[m['scar_id'][m['scars']], 5]
     if pt.lesion is not None:
         img[m['lesion']] = pt.lesion.level + pt.lesion.tex * pt.tex_lung[m['lesion']]
-        img[m['core']] = 250
+        img[m['calc']] = 250
     img[m['spine']], img[m['ribs']] = 245, 238
     if pt.table: img[m['table']] = pt.table[3]
     img += rng.normal(0, pt.noise, img.shape).astype(np.float32) * (m['body'] | m['table'])
     img = cv2.GaussianBlur(img, (0, 0), pt.blur)
+    gain, offset, gamma, _ = pt.export   # the hospital's export: window (a linear map of the grey levels), then gamma
+    img = 255 * (np.clip(gain * img + offset, 0, 255) / 255)**gamma
     return np.clip(np.rint(img), 0, 255).astype(np.uint8), m['lesion']
 
 # %% ../nbs/02_synth.ipynb #634520c1
@@ -175,30 +192,67 @@ def _anatomy(rng, label:str, S:int, d:float)->Patient:
                    tex_body=_texture(rng, S, 10, rng.uniform(3, 7)), tex_lung=_texture(rng, S, 16, rng.uniform(2, 5)))
 
 # %% ../nbs/02_synth.ipynb #bfa5d647
-def _random_lesion(rng, label:str, lungs:np.ndarray, lung_level:float, S:int, d:float)->Lesion|None:
+RADIUS_RANGE = (0.04, 0.12)   # lesion radii (share of the side), both classes of the 'morphology' style
+SIZE_RANGES = {'Benign': (0.045, 0.065), 'Malignant': (0.095, 0.135)}   # radii (share of the side) of the 'size' style at difficulty 1
+STYLES = {'morphology': 'Benign and Malignant share sizes and densities; margin, calcification and texture tell them apart',
+          'size': 'Benign small and Malignant large (SIZE_RANGES): size alone tells them apart (the generator before 0.2.0)'}
+
+def _calcification(rng, label:str, d:float)->np.ndarray:
+    "Calcifications (dx, dy, inner, outer radius in radii): benign central, laminated, popcorn or diffuse; malignant none or eccentric."
+    if label == 'Malignant':
+        if rng.random() > 0.1: return np.zeros((0, 4))
+        ang = rng.uniform(-np.pi, np.pi); off = rng.uniform(0.45, 0.65)
+        return np.array([[off * np.cos(ang), off * np.sin(ang), 0, rng.uniform(0.12, 0.2)]])   # eccentric fleck
+    if rng.random() > min(0.9 / d, 1): return np.zeros((0, 4))
+    kind = rng.choice(['central', 'laminated', 'popcorn', 'diffuse'], p=[0.45, 0.2, 0.2, 0.15])
+    if kind == 'central': return np.array([[0, 0, 0, rng.uniform(0.35, 0.6)]])
+    if kind == 'laminated': r0 = rng.uniform(0.45, 0.55); return np.array([[0, 0, 0, rng.uniform(0.15, 0.25)], [0, 0, r0, r0 + 0.14]])
+    if kind == 'diffuse': return np.array([[0, 0, 0, rng.uniform(0.75, 0.9)]])
+    k = rng.integers(4, 8); ang, off = rng.uniform(-np.pi, np.pi, k), rng.uniform(0, 0.55, k)   # popcorn
+    return np.stack([off * np.cos(ang), off * np.sin(ang), np.zeros(k), rng.uniform(0.13, 0.22, k)], 1)
+
+def _random_lesion(rng, label:str, lungs:np.ndarray, lung_level:float, S:int, d:float, style:str='morphology')->Lesion|None:
     "A class-specific lesion inside `lungs`, or None for Normal."
     if label == 'Normal': return None
-    if label == 'Benign':
-        r = rng.uniform(0.045, 0.065 + 0.015 * (d - 1)) * S
-        harm, spikes = _harmonics(rng, [2, 3], (0, 0.04)), np.zeros((0, 3))
-        core, level, tex = (rng.uniform(0.35, 0.6) if rng.random() < 0.9 / d else 0.), lung_level + rng.uniform(150, 190) / d, 0.3
+    if style == 'size':   # the old generator: size separates the classes
+        lo, hi = SIZE_RANGES[label]
+        if label == 'Benign':
+            r = rng.uniform(lo, hi + 0.015 * (d - 1)) * S
+            harm, spikes = _harmonics(rng, [2, 3], (0, 0.04)), np.zeros((0, 3))
+            core, level, tex = (rng.uniform(0.35, 0.6) if rng.random() < 0.9 / d else 0.), lung_level + rng.uniform(150, 190) / d, 0.3
+        else:
+            r = rng.uniform(max(lo - 0.02 * (d - 1), 0.05), hi) * S
+            harm, ns = _harmonics(rng, range(2, 7), (0.04, 0.14)), rng.integers(3, 8)
+            spikes = np.stack([rng.uniform(-np.pi, np.pi, ns), rng.uniform(0.3, 0.8, ns), rng.uniform(0.04, 0.08, ns)], 1)
+            core, level, tex = 0., lung_level + rng.uniform(110, 150) / d, 1.5
+        calc = np.array([[0, 0, 0, core]]) if core else np.zeros((0, 4))
     else:
-        r = rng.uniform(max(0.095 - 0.02 * (d - 1), 0.05), 0.135) * S
-        harm, ns = _harmonics(rng, range(2, 7), (0.04, 0.14)), rng.integers(3, 8)
-        spikes = np.stack([rng.uniform(-np.pi, np.pi, ns), rng.uniform(0.3, 0.8, ns), rng.uniform(0.04, 0.08, ns)], 1)
-        core, level, tex = 0., lung_level + rng.uniform(110, 150) / d, 1.5
+        r = rng.uniform(*RADIUS_RANGE) * S   # both classes alike
+        if label == 'Benign':   # smooth and round, calcified in a benign pattern, homogeneous
+            harm, spikes, tex = _harmonics(rng, [2, 3], (0, 0.04)), np.zeros((0, 3)), 0.3
+        else:   # lobulated, spiculated, heterogeneous
+            harm, ns = _harmonics(rng, range(2, 7), (0.08 / d, 0.18 / d)), rng.integers(5, 11)
+            spikes = np.stack([rng.uniform(-np.pi, np.pi, ns), rng.uniform(0.5, 1.2, ns) / d, rng.uniform(0.04, 0.08, ns)], 1)
+            tex = 1.5
+        calc, level = _calcification(rng, label, d), lung_level + rng.uniform(100, 170) / d
     dist = cv2.distanceTransform(lungs.astype(np.uint8), cv2.DIST_L2, 5)
     x, y = _pick(rng, dist >= min(0.8 * r, 0.9 * dist.max()))
-    return Lesion(x, y, r, harm, spikes, core, level, tex)
+    return Lesion(x, y, r, harm, spikes, calc, level, tex)
+
+# %% ../nbs/02_synth.ipynb #daeba108
+IQ_OTH_PROTOCOL = dict(window_width=(350, 1200), window_centre=(50, 600))   # HU, as IQ-OTH/NCCD's collection protocol lists them
+EXPORT_RANGE = dict(gain=1.25, offset=15, gamma=1.25, quality=(70, 95))   # per-patient export: gain and gamma within a factor, offset in grey levels, JPEG quality
 
 # %% ../nbs/02_synth.ipynb #a693a159
 def random_patient(rng, # numpy Generator or seed
                    label:str, # 'Normal', 'Benign' or 'Malignant'
                    size:int=128, # image side in pixels
-                   difficulty:float=1.0, # >1 brings the classes closer (size gap, contrast, vessels, noise)
+                   difficulty:float=1.0, # >1 brings the classes closer (fainter margins and calcification, contrast, vessels, noise)
+                   style:str='morphology', # a name in `STYLES`: what tells Benign from Malignant
                   )->Patient:
     "A random synthetic patient of class `label`."
     if label not in VOCAB: raise LungXAIError(f'label={label!r}: expected one of {", ".join(VOCAB)}')
+    if style not in STYLES: raise LungXAIError(f'style={style!r}: expected one of {", ".join(STYLES)}')
     rng = np.random.default_rng(rng)
     pt = _anatomy(rng, label, size, difficulty)
     m = _layers(pt)
@@ -207,9 +261,16 @@ def random_patient(rng, # numpy Generator or seed
                 rng.uniform(110, 150))
     nv = int(round(rng.uniform(8, 14) * difficulty))
     pos = np.array([_pick(rng, m['lungs']) for _ in range(nv)]).reshape(-1, 2)
-    pt.vessels = np.concatenate([pos, rng.uniform(0.005, 0.012, (nv, 1)) * size, rng.normal(0, 0.03 * size, (nv, 2)),
+    pt.vessels = np.concatenate([pos, rng.uniform(0.005, 0.018, (nv, 1)) * size, rng.normal(0, 0.03 * size, (nv, 2)),
                                  rng.uniform(130, 190, (nv, 1))], 1)
-    pt.lesion = _random_lesion(rng, label, m['lungs'], pt.lung_level, size, difficulty)
+    ns = rng.poisson(1.2); x0 = np.array([_pick(rng, m['lungs']) for _ in range(ns)]).reshape(-1, 2)
+    ang, ln = rng.uniform(0, np.pi, ns), rng.uniform(0.04, 0.12, ns) * size
+    pt.scars = np.column_stack([x0, x0[:, 0] + ln * np.cos(ang), x0[:, 1] + ln * np.sin(ang), rng.uniform(0.5, 1.0, ns),
+                                pt.lung_level + rng.uniform(60, 120, ns)])
+    pt.lesion = _random_lesion(rng, label, m['lungs'], pt.lung_level, size, difficulty, style)
+    E = EXPORT_RANGE
+    pt.export = (float(E['gain'] ** rng.uniform(-1, 1)), float(rng.uniform(-E['offset'], E['offset'])), float(E['gamma'] ** rng.uniform(-1, 1)),
+                 int(rng.integers(E['quality'][0], E['quality'][1] + 1)))
     return pt
 
 # %% ../nbs/02_synth.ipynb #ee187b82
@@ -218,10 +279,11 @@ def phantom(rng, # numpy Generator or seed
             size:int=128, # image side in pixels
             difficulty:float=1.0, # >1 brings the classes closer
             z:float|None=None, # slice height through the lesion, -1..1; None: random in -0.6..0.6
+            style:str='morphology', # a name in `STYLES`
            )->tuple: # (image as uint8 HxW, lesion mask as bool HxW)
     "One slice of a new random patient of class `label`, with its lesion mask."
     rng = np.random.default_rng(rng)
-    pt = random_patient(rng, label, size, difficulty)
+    pt = random_patient(rng, label, size, difficulty, style)
     return draw_slice(pt, rng.uniform(-0.6, 0.6) if z is None else z, rng)
 
 # %% ../nbs/02_synth.ipynb #17951915
@@ -296,15 +358,16 @@ def _extend(a:np.ndarray, top:int, h:int)->np.ndarray:
     out[top:top + a.shape[0]] = a
     return out
 
-def _save(fn:Path, img:np.ndarray, mask:np.ndarray):
-    "Write an image (JPEG quality 95 or PNG, by extension) and its 0/255 mask PNG."
+def _save(fn:Path, img:np.ndarray, mask:np.ndarray, quality:int=95):
+    "Write an image (JPEG at `quality`, or PNG, by extension) and its 0/255 mask PNG."
     fn.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(img).save(fn, **({'quality': 95} if fn.suffix == '.jpg' else {}))
+    Image.fromarray(img).save(fn, **({'quality': quality} if fn.suffix == '.jpg' else {}))
     Image.fromarray(mask.astype(np.uint8) * 255).save(mask_for(fn))
 
 # %% ../nbs/02_synth.ipynb #0990083b
-def _validate(n, size, layout, proportions, difficulty, slices):
+def _validate(n, size, layout, proportions, difficulty, slices, style):
     "Check `make_phantoms` options at the edge; return (proportions, (lo, hi))."
+    if style not in STYLES: raise LungXAIError(f'style={style!r}: expected one of {", ".join(STYLES)}')
     if layout not in ('kaggle', 'simple'): raise LungXAIError(f"layout={layout!r}: expected 'kaggle' or 'simple'")
     if int(n) != n or n < 3: raise LungXAIError(f'n={n}: expected a whole number >= 3 (one image per class at least)')
     if int(size) != size or not 32 <= size <= 4096:
@@ -345,9 +408,10 @@ def make_phantoms(dest, # folder to write into: new, empty, or holding a phantom
                   slices=(2, 5), # (min, max) slices per patient, consecutive files in a class folder
                   confound:bool=False, # save malignant images non-square (623:512), the real dataset's shortcut
                   overwrite:bool=False, # replace a phantom set already in `dest`
+                  style:str='morphology', # a name in `STYLES`: 'size' makes the size-shortcut set of earlier versions
                  )->pd.DataFrame: # fn, label, patient, slice, mask and how to redraw it: one row per image, also dest/phantoms.csv
     "Write a synthetic CT dataset with lesion masks and true patients."
-    p, slices = _validate(n, size, layout, proportions, difficulty, slices)
+    p, slices = _validate(n, size, layout, proportions, difficulty, slices, style)
     dest = Path(dest).expanduser().absolute()
     plan = _plan(int(n), int(size), seed, layout, p, slices, confound)
     plan['fn'] = [dest/r for r in plan.rel]
@@ -355,13 +419,13 @@ def make_phantoms(dest, # folder to write into: new, empty, or holding a phantom
     H = round(size * CONFOUND_ASPECT)
     for _, g in plan.groupby('patient', sort=True):
         rng = np.random.default_rng(g.pseed.iloc[0])
-        pt = random_patient(rng, g.label.iloc[0], int(size), difficulty)
+        pt = random_patient(rng, g.label.iloc[0], int(size), difficulty, style)
         for fn, z, top in zip(g.fn, g.z, g.top):
             img, m = draw_slice(pt, z, rng)
-            _save(fn, *((_extend(img, top, H), _extend(m, top, H)) if top >= 0 else (img, m)))
+            _save(fn, *((_extend(img, top, H), _extend(m, top, H)) if top >= 0 else (img, m)), pt.export[3])
     df = pd.DataFrame({'fn': plan.fn.map(str), 'label': plan.label, 'patient': plan.patient, 'slice': plan.slice,
                        'mask': plan.fn.map(lambda f: str(mask_for(f))), 'pseed': plan.pseed.map(lambda s: '-'.join(map(str, s))),
-                       'z': plan.z, 'top': plan.top, 'size': int(size), 'difficulty': float(difficulty)})
+                       'z': plan.z, 'top': plan.top, 'size': int(size), 'difficulty': float(difficulty), 'style': style})
     df.to_csv(dest/'phantoms.csv', index=False)
     return df
 
@@ -379,33 +443,46 @@ def _phantom_row(fn:Path)->tuple:
             break
     raise LungXAIError(f'{fn}: not an image of a phantom set (no phantoms.csv above it lists it with its seed); only phantoms can be redrawn')
 
+def swapped_radius(fn, # a Benign or Malignant image of a phantom set
+                  )->float: # radius in pixels
+    "The other class's lesion size for `fn`: a radius drawn (from the image's own seed) in the other class's `SIZE_RANGES`."
+    _, r = _phantom_row(fn)
+    if r.label == 'Normal': raise LungXAIError(f'{fn}: a Normal image has no lesion to resize')
+    lo, hi = SIZE_RANGES['Malignant' if r.label == 'Benign' else 'Benign']
+    return float(np.random.default_rng([*map(int, r.pseed.split('-')), int(r.slice), 7]).uniform(lo, hi) * int(r['size']))
+
 def redraw(fn, # an image of a phantom set written by `make_phantoms`
            lesion:bool=True, # False: the same slice, patient and noise without the lesion
+           radius:float|None=None, # redraw the lesion at this radius (pixels), its shape, calcification and texture kept (`swapped_radius`)
           )->tuple: # (image as uint8, lesion mask as bool), as stored in the file (JPEG round trip included)
-    "Draw a phantom image again from its recorded seed, with or without its lesion."
+    "Draw a phantom image again from its recorded seed: as saved, without its lesion, or with its lesion at another size."
     (sib, r), fn = _phantom_row(fn), Path(fn)
+    if 'style' not in r: raise LungXAIError(f'{fn}: its phantoms.csv was written by lung_xai < 0.2.0 (no style column); make the set again to redraw it')
     rng = np.random.default_rng([int(s) for s in r.pseed.split('-')])
-    pt = random_patient(rng, r.label, int(r['size']), float(r.difficulty))
+    pt = random_patient(rng, r.label, int(r['size']), float(r.difficulty), r['style'])
     for z in sib[(sib.patient == r.patient) & (sib.slice < r.slice)].sort_values('slice').z: draw_slice(pt, z, rng)   # same noise stream
     if not lesion: pt = replace(pt, lesion=None)
+    elif radius is not None and pt.lesion is not None: pt = replace(pt, lesion=replace(pt.lesion, r=float(radius)))
     img, m = draw_slice(pt, r.z, rng)
     if r.top >= 0: H = round(int(r['size']) * CONFOUND_ASPECT); img, m = _extend(img, int(r.top), H), _extend(m, int(r.top), H)
     if fn.suffix.lower() in ('.jpg', '.jpeg'):
-        buf = io.BytesIO(); Image.fromarray(img).save(buf, format='JPEG', quality=95); img = np.asarray(Image.open(buf))
+        buf = io.BytesIO(); Image.fromarray(img).save(buf, format='JPEG', quality=pt.export[3]); img = np.asarray(Image.open(buf))
     return img, m
 
 # %% ../nbs/02_synth.ipynb #650a1756
 TEST_SEED_OFFSET = 1000   # the main job's test phantoms: seed + 1000, patients the training set never had
 
-def phantom_cache(n:int=800, size:int=128, seed:int=42, difficulty:float=0.6,
+def phantom_cache(n:int=800, size:int=128, seed:int=42, difficulty:float=1.0,
                   slices:tuple=(1, 3), # (min, max) slices per patient: more patients per image than `make_phantoms`' (2, 5)
                   confound:bool=False, # malignant saved non-square (623:512), IQ-OTH/NCCD's shape shortcut
+                  style:str='morphology', # a name in `STYLES`
                  )->Path:
     "A class-balanced phantom dataset in the user cache (made once, reused): the default data of the main job."
     lo, hi = slices
-    root = cache_dir()/f'phantoms-balanced-n{n}-s{size}-d{difficulty}-sl{lo}{hi}{"-confound" if confound else ""}-seed{seed}'
+    root = cache_dir()/f'phantoms-{style}-balanced-n{n}-s{size}-d{difficulty}-sl{lo}{hi}{"-confound" if confound else ""}-seed{seed}'
     if not (root/'phantoms.csv').is_file():
         shutil.rmtree(root, ignore_errors=True)   # an interrupted earlier generation: ours to replace
-        print(f'generating {n} synthetic CT phantoms ({size} px) into {root}')
-        make_phantoms(root, n=n, size=size, seed=seed, layout='kaggle', proportions=(1, 1, 1), difficulty=difficulty, slices=(lo, hi), confound=confound)
+        print(f'generating {n} synthetic CT phantoms ({size} px, {style}) into {root}')
+        make_phantoms(root, n=n, size=size, seed=seed, layout='kaggle', proportions=(1, 1, 1), difficulty=difficulty, slices=(lo, hi),
+                      confound=confound, style=style)
     return root
