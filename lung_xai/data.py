@@ -10,7 +10,8 @@ from pathlib import Path
 
 import cv2, numpy as np
 from PIL import Image
-from fastai.vision.all import (DataBlock, TransformBlock, CategoryBlock, Transform, PILImage, IntToFloatTensor, Resize,
+import torch
+from fastai.vision.all import (DataBlock, TransformBlock, CategoryBlock, Transform, RandTransform, TensorImage, PILImage, IntToFloatTensor, Resize,
                                ResizeMethod, PadMode, Normalize, aug_transforms, imagenet_stats, L)
 from .core import LungXAIError, VOCAB
 from .load import LUNG_WINDOW, load_ct
@@ -18,7 +19,7 @@ from .items import label_ct, CTSplitter, get_ct_items, split3_idxs
 
 # %% auto #0
 __all__ = ['RESIZES', 'WORK_SIDE', 'Resizing', 'body_mask', 'body_box', 'BodyResize', 'add_bars', 'RandomBars', 'CTResize',
-           'ct_resize', 'resize_of', 'LoadCT', 'ct_loader', 'ct_augs', 'lung_datablock', 'lung_dls']
+           'ct_resize', 'resize_of', 'LoadCT', 'ct_loader', 'WindowJitter', 'ct_augs', 'lung_datablock', 'lung_dls']
 
 # %% ../nbs/01b_data.ipynb #ba719ea4
 class Resizing(NamedTuple):
@@ -134,10 +135,29 @@ def ct_loader(learn)->LoadCT:
     if not fs: raise LungXAIError('this learner was not built by lung_dls or load_bundle (no LoadCT in its pipeline)')
     return fs[0]
 
+# %% ../nbs/01b_data.ipynb #1af52961
+class WindowJitter(RandTransform):
+    "Per image, a random export: window gain and offset, then gamma, on the 0–1 batch (as hospitals export slices with their own window)."
+    order, split_idx = 40, 0   # with fastai's lighting transforms, before `Normalize`; training only
+    def __init__(self, gain:float=1.2, # contrast factor drawn log-uniformly in [1/gain, gain]
+                 offset:float=0.05, # brightness shift drawn in [-offset, offset] (share of the grey range)
+                 gamma:float=1.2, # gamma drawn log-uniformly in [1/gamma, gamma]
+                 p:float=0.9):
+        super().__init__(p=p); self.gain, self.offset, self.gamma = gain, offset, gamma
+    def before_call(self, b, split_idx):
+        super().before_call(b, split_idx)
+        x = b[0] if isinstance(b, tuple) else b
+        n, dev = x.shape[0], x.device
+        u = lambda lim: torch.exp((torch.rand(n, 1, 1, 1, device=dev) * 2 - 1) * np.log(lim))
+        on = (torch.rand(n, 1, 1, 1, device=dev) < self.p).float()
+        self.g, self.y = 1 + on * (u(self.gain) - 1), 1 + on * (u(self.gamma) - 1)
+        self.o = on * (torch.rand(n, 1, 1, 1, device=dev) * 2 - 1) * self.offset
+    def encodes(self, x:TensorImage): return TensorImage(((x * self.g + self.o).clamp(0, 1) + 1e-6) ** self.y)
+
 def ct_augs()->list:
-    "Batch augmentations that make sense for CT: left–right flips, small rotation/zoom, brightness/contrast; no hue, no warp."
-    return aug_transforms(do_flip=True, flip_vert=False, max_rotate=10., max_zoom=1.1, max_lighting=0.2, max_warp=0.,
-                          p_lighting=0.75, pad_mode=PadMode.Zeros)
+    "Batch augmentations that make sense for CT: left–right flips, small rotation/zoom, a random export window (`WindowJitter`); no hue, no warp."
+    return aug_transforms(do_flip=True, flip_vert=False, max_rotate=10., max_zoom=1.1, max_lighting=0., max_warp=0.,
+                          p_lighting=0., pad_mode=PadMode.Zeros) + [WindowJitter()]
 
 # %% ../nbs/01b_data.ipynb #80282f13
 def lung_datablock(size:int=224, # model input side
