@@ -315,6 +315,13 @@ def _md_explanation(rep:dict)->list:
                 f"falls by {al.p_drop:.3f} on average (Benign {df.left_class['Benign']:.0%} / {df.p_drop['Benign']:.3f}, "
                 f"Malignant {df.left_class['Malignant']:.0%} / {df.p_drop['Malignant']:.3f}): the lesion, not the rest of the "
                 'slice, drives the prediction.']
+    if (mc := e.get('morphology_counts')):
+        k, n = (sum(v[i] for v in mc.values()) for i in (0, 1))
+        out += ['', f"**Size swap (morphology counterfactual):** each lesion image redrawn with its lesion at the *other* class's size "
+                "(a Benign lesion as large as a typical Malignant one and vice versa; same patient, noise, margin, calcification). "
+                f"The prediction follows the morphology (keeps the true class) in {_fmt(k / n if n else float('nan'), *wilson(k, n))} "
+                f"of {n} correctly classified lesion images" + ''.join(f"; {c} {v[0]}/{v[1]}" for c, v in mc.items()) +
+                " (Wilson 95% CI). A model that reads lesion size instead of its margin and calcification follows the size and scores low."]
     return out
 
 def _md_shortcuts(rep:dict)->list:
@@ -381,7 +388,6 @@ def write_report(ev:Evaluation, out, # folder for report.md, report.json and the
     (out/'report.md').write_text('\n'.join(md))
     (out/'report.json').write_text(json.dumps(js, indent=2))
     return out/'report.md'
-
 
 # %% ../nbs/08_evaluate.ipynb #50c414c1
 SHORTCUT_FLAG = 0.05   # a change that moves more than this share of predictions is reported as a shortcut

@@ -17,7 +17,7 @@ from .load import load_ct
 from .items import mask_for, label_ct, ct_groups
 from .data import ct_loader, body_mask, resize_of
 from .serve import predict, ct_batch, probs_fn, forward, model_lock
-from .synth import redraw
+from .synth import redraw, swapped_radius
 from .ood import RESNET_BLOCKS
 
 # %% auto #0
@@ -289,12 +289,13 @@ def randomized_model(model, seed:int=0):
 # %% ../nbs/07_gradcam.ipynb #70ec766b
 def lesion_removal(learn, fns:list, # phantom images (`lung_xai.synth.redraw` must know them); Normal ones are skipped
                   )->pd.DataFrame:
-    "The lesion class's prediction and probability with and without the lesion, per phantom lesion image."
+    "Per phantom lesion image, the prediction as saved, without the lesion, and with the lesion at the other class's size (`swapped_radius`)."
     fns = [f for f in fns if label_ct(f) != 'Normal']
-    if not fns: return pd.DataFrame(columns=['fn', 'label', 'pred', 'pred_without', 'p', 'p_without'])
+    if not fns: return pd.DataFrame(columns=['fn', 'label', 'pred', 'pred_without', 'pred_swapped', 'p', 'p_without'])
     p0, p1 = predict(learn, fns), predict(learn, [redraw(f, lesion=False)[0] for f in fns])
+    p2 = predict(learn, [redraw(f, radius=swapped_radius(f))[0] for f in fns])
     lab = [label_ct(f) for f in fns]
-    return pd.DataFrame(dict(fn=list(map(str, fns)), label=lab, pred=p0.pred, pred_without=p1.pred,
+    return pd.DataFrame(dict(fn=list(map(str, fns)), label=lab, pred=p0.pred, pred_without=p1.pred, pred_swapped=p2.pred,
                              p=[p0.loc[i, f'p_{c}'] for i, c in enumerate(lab)], p_without=[p1.loc[i, f'p_{c}'] for i, c in enumerate(lab)]))
 
 def _spearman(a:np.ndarray, b:np.ndarray)->float:
@@ -330,10 +331,15 @@ def explanation_report(learn, fns:list, # images with lesion masks beside them (
     if counterfactual and len(lr := lesion_removal(learn, fns)):
         lr['left_class'] = (lr.pred_without != lr.label).where(lr.pred == lr.label)   # only images that named their lesion's class
         lr['p_drop'] = lr.p - lr.p_without
-        df, cols = df.merge(lr[['fn', 'pred_without', 'left_class', 'p_drop']], on='fn', how='left'), cols + ['left_class', 'p_drop']
+        lr['follows_morphology'] = (lr.pred_swapped == lr.label).where(lr.pred == lr.label)   # the same lesion at the other class's size
+        more = ['left_class', 'p_drop', 'follows_morphology']
+        df, cols = df.merge(lr[['fn', 'pred_without', 'pred_swapped', *more]], on='fn', how='left'), cols + more
     summary = df.groupby('label')[cols].mean().reindex(VOCAB)
     summary.loc['all'] = df[df.label != 'Normal'][cols].mean()
     summary.attrs.update(layer=r.layer, method=r.method, n=len(df), n_lesion=int((df.label != 'Normal').sum()))
+    if 'follows_morphology' in df:   # counts, for the report's interval
+        fm = df.follows_morphology.dropna()
+        summary.attrs['morphology_counts'] = {c: [int(fm[df.label == c].sum()), int((df.label[fm.index] == c).sum())] for c in ('Benign', 'Malignant')}
     return df, summary
 
 # %% ../nbs/07_gradcam.ipynb #2756722b
