@@ -88,14 +88,14 @@ def split_gap(cmp:pd.DataFrame # from `compare_splits`
     return out.fillna('')
 
 # %% ../nbs/10_studies.ipynb #76b7a79d
-def leakage_study(out=None, # folder for the data and the runs; None: `cache_dir()/'leakage-study'` (kept: a rerun reads back)
+def leakage_study(out=None, # folder for the data and the runs; None: `cache_dir()/'leakage-study-v2'` (kept: a rerun reads back)
                   seeds=(1, 2, 3), # see `compare_splits`
                   n:int=700, # images in the dataset that is split
                   n_new:int=300, # images of new patients
                   size:int=128, epochs:int=6, **train_kw, # the recipe, as `lung_xai.job.train_run` takes it
                  )->pd.DataFrame:
     "`compare_splits` on harder phantoms at the IQ-OTH/NCCD class ratio, every model also scored on `n_new` phantoms of new patients."
-    out = Path(out or cache_dir()/'leakage-study')
+    out = Path(out or cache_dir()/'leakage-study-v2')   # v2: the 0.2.0 phantoms (an older cache is not read back)
     for name, k, s in (('data', n, 7), ('new_patients', n_new, 1007)):   # different seeds: different patients
         if not (out/name/'phantoms.csv').is_file():
             shutil.rmtree(out/name, ignore_errors=True); make_phantoms(out/name, n=k, size=size, seed=s)
