@@ -94,7 +94,7 @@ def leakage_study(out=None, # folder for the data and the runs; None: `cache_dir
                   n_new:int=300, # images of new patients
                   size:int=128, epochs:int=6, **train_kw, # the recipe, as `lung_xai.job.train_run` takes it
                  )->pd.DataFrame:
-    "`compare_splits` on harder phantoms at the IQ-OTH/NCCD class ratio, every model also scored on `n_new` phantoms of new patients."
+    "`compare_splits` on phantoms at the IQ-OTH/NCCD class ratio, every model also scored on `n_new` phantoms of new patients."
     out = Path(out or cache_dir()/'leakage-study-v2')   # v2: the 0.2.0 phantoms (an older cache is not read back)
     for name, k, s in (('data', n, 7), ('new_patients', n_new, 1007)):   # different seeds: different patients
         if not (out/name/'phantoms.csv').is_file():
