@@ -67,17 +67,19 @@ def lung_xai_train(data:str=None, # dataset folder with class folders; default: 
 @call_parse
 def lung_xai_predict(imgs:Param('CT images (JPG/PNG/TIFF/DICOM)', nargs='+'),
                      model:str='results', # bundle folder (model.safetensors + config.json)
+                     level:float=None, # coverage of the prediction sets (e.g. 0.9); default: the level the model was calibrated for
                     ):
-    "Classify CT images as Normal / Benign / Malignant with a saved bundle."
+    "Classify CT images as Normal / Benign / Malignant with a saved bundle: the answer (prediction set, or no answer when out of distribution) first."
     from lung_xai.serve import load_bundle, predict, model_summary, synthetic_note
     with cli_errors(): learn = load_bundle(model)
     print(model_summary(extras(learn).bundle))
     if note := synthetic_note(extras(learn).bundle): print(f'note: {note}')
-    df = predict(learn, imgs)
+    with cli_errors(): df = predict(learn, imgs, level=level)   # a bad --level is refused before any image
     for r in df.itertuples():
         if isinstance(r.error, str): print(f'error: {r.error}')   # the loader's message names the file
         else:
-            print(f'{r.input}: {r.pred} ({r.prob:.3f})  ' + '  '.join(f'{c} {getattr(r, "p_" + c):.3f}' for c in VOCAB))
+            print(f'{r.input}: {r.answer}')
+            print(f'  most likely {r.pred} ({r.prob:.3f}); ' + '  '.join(f'{c} {getattr(r, "p_" + c):.3f}' for c in VOCAB))
             if r.warning: print(f'  warning: {r.warning}')
     print('Educational and research use only; not for diagnosis.')
     if df.error.notna().any(): raise SystemExit(1)

@@ -43,6 +43,7 @@ class LearnerExtras:
     pretrained:bool=False       # started from ImageNet weights
     ood:object=None             # the `OODDetector` (`fit_ood`, `load_bundle`), or None
     cam_defaults:dict|None=None # the Grad-CAM layer and method chosen for this model (`train_run`), or None: the library's
+    conformal:object=None       # the `ConformalSets` calibrated on held-out patients (`evaluate_run`, `load_bundle`), or None
     bundle:dict|None=None       # the bundle's checked `config.json` (`load_bundle`), or None
     lr_suggestions:dict=field(default_factory=dict)   # lr_find's valley and slide (`fit_lung`)
 

@@ -22,8 +22,8 @@ from .serve import predict
 
 # %% auto #0
 __all__ = ['REPORT_SECTIONS', 'SHORTCUT_FLAG', 'wilson', 'bootstrap_ci', 'group_bootstrap', 'ece', 'reliability',
-           'fit_temperature', 'Evaluation', 'eval_groups', 'evaluate', 'plot_confusion', 'plot_roc', 'plot_reliability',
-           'split_sentence', 'report_markdown', 'write_report', 'shortcut_changes', 'shortcut_test',
+           'fit_temperature', 'set_report', 'Evaluation', 'eval_groups', 'evaluate', 'plot_confusion', 'plot_roc',
+           'plot_reliability', 'split_sentence', 'report_markdown', 'write_report', 'shortcut_changes', 'shortcut_test',
            'shortcut_sentences']
 
 # %% ../nbs/08_evaluate.ipynb #65352dc8
@@ -108,6 +108,23 @@ def fit_temperature(logits:torch.Tensor, targs:torch.Tensor)->float:
         opt.zero_grad(); loss = F.cross_entropy(logits / log_t.exp(), targs); loss.backward(); return loss
     opt.step(closure)
     return float(log_t.detach().clamp(-3, 3).exp())   # T in [0.05, 20]: a model that is always wrong would push T to infinity
+
+# %% ../nbs/08_evaluate.ipynb #497db9df
+def set_report(sets:np.ndarray, # (N, n_classes) bool: the prediction set of each image (`ConformalSets(...)`)
+               y:np.ndarray, # true class indices
+               groups=None, # a group (patient) id per image, for the intervals; None: images
+               level:float|None=None, how:str='', # the sets' level and guarantee (`ConformalSets.how`), for the report
+               n_calibration:int|None=None, # calibration slices, for the report
+               n_boot:int=1000, seed:int=0)->dict:
+    "Coverage and mean size of prediction sets on a labelled split, with 95% intervals over patients, overall and per true class."
+    S, y = np.asarray(sets, bool), np.asarray(y, int)
+    g = None if groups is None else np.asarray(groups)
+    cov, size = S[np.arange(len(y)), y].astype(float), S.sum(1).astype(float)
+    ci = lambda v, k=slice(None): bootstrap_ci(lambda _, b: float(np.mean(b)), y[k], v[k], n_boot, seed, groups=None if g is None else g[k])
+    per = {c: dict(n=int(k.sum()), coverage=float(cov[k].mean()), coverage_ci=ci(cov, k), size=float(size[k].mean()))
+           for i, c in enumerate(VOCAB) if (k := y == i).any()}
+    return dict(level=level, how=how, n_calibration=n_calibration, n=len(y), coverage=float(cov.mean()), coverage_ci=ci(cov),
+                size=float(size.mean()), size_ci=ci(size), singletons=float((size == 1).mean()), per_class=per)
 
 # %% ../nbs/08_evaluate.ipynb #0a5844d8
 @dataclass
@@ -288,6 +305,14 @@ def _md_calibration(rep:dict)->list:
             f"{c['ece_uncalibrated']:.3f} at T = 1 and {c['ece_fitted']:.3f} at T = {c['fitted_temperature']:.2f}; NLL {c['nll_uncalibrated']:.3f} → "
             f"{c['nll_fitted']:.3f}. The figures above use T = {c['temperature_in_use']:.2f}."]
 
+def _md_conformal(rep:dict)->list:
+    s = rep['conformal']; ci = lambda k: _fmt(s[k], *s[k + '_ci'])
+    return [f"Prediction sets at **{s['level']:.0%}**, guaranteed {s['how']}; calibrated on the validation split's {s['n_calibration']} slices "
+            f"(split-conformal, crepes; `05a_conformal`). On this set: coverage {ci('coverage')} (the share of images whose set holds "
+            f"the true class; the guarantee is at least {s['level']:.0%}), mean set size {ci('size')} classes; one class only in "
+            f"{s['singletons']:.0%} of the images.", '', '| true class | n | coverage (95% CI) | mean set size |', '|---|---|---|---|'] + \
+           [f"| {c} | {r['n']} | {_fmt(r['coverage'], *r['coverage_ci'])} | {r['size']:.2f} |" for c, r in s['per_class'].items()]
+
 def _md_tta(rep:dict)->list:
     return ['| metric | value (95% CI) |', '|---|---|'] + [f"| {r['metric']} | {_fmt(r['value'], r['low'], r['high'])} |" for r in rep['tta']]
 
@@ -336,6 +361,7 @@ def _md_shortcuts(rep:dict)->list:
 REPORT_SECTIONS = {   # name → (heading, renderer); a section is drawn when `report.json` has its key
     'overall': ('Overall', _md_overall), 'per_class': ('Per class', _md_per_class),
     'confusion_matrix': ('Confusion matrix (counts)', _md_confusion), 'calibration': ('Calibration', _md_calibration),
+    'conformal': ('Prediction sets', _md_conformal),
     'tta': ('With test-time augmentation', _md_tta), 'valid': ('Validation split (for comparison, not the result)', _md_valid),
     'plots': ('Plots', _md_plots), 'audit': ('Dataset audit', _md_audit),
     'explanation': ('Explanation quality', _md_explanation), 'shortcuts': ('Shortcut test', _md_shortcuts)}
@@ -368,6 +394,7 @@ def write_report(ev:Evaluation, out, # folder for report.md, report.json and the
                  history_png:str|None=None, # training curves already written in `out`
                  valid:Evaluation|None=None, # the validation split's evaluation, shown apart from the headline figures
                  shortcuts:pd.DataFrame|None=None, # `shortcut_test` on the same set
+                 sets:dict|None=None, # `set_report` of the prediction sets on the same set
                 )->Path:
     "Write report.json (every figure, its CI and split) and report.md (`report_markdown` of it), with the plots."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -378,7 +405,7 @@ def write_report(ev:Evaluation, out, # folder for report.md, report.json and the
     js = dict(title=title, data=data, **ev.to_dict(), valid=None if valid is None or valid is ev else valid.to_dict(), plots=pngs,
               audit=None if audit is None else audit.findings,
               explanation=None if explanation is None else dict(explanation.attrs, table=explanation.reset_index().to_dict('records')),
-              shortcuts=None if shortcuts is None else shortcuts.reset_index().to_dict('records'),
+              conformal=sets, shortcuts=None if shortcuts is None else shortcuts.reset_index().to_dict('records'),
               shortcuts_n=None if shortcuts is None else shortcuts.attrs.get('n'))
     js = json.loads(json.dumps(js, default=lambda o: o if not isinstance(o, (np.floating, np.integer)) else o.item()))   # exactly what report.json holds
     md = [f'# {title}', '', '> Educational and research use only: not a medical device, not for diagnosis.', '',

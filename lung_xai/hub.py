@@ -54,7 +54,7 @@ def _data_lines(cfg:dict)->list:
     if sp.get('groups_straddling'): out.append(f"- Groups of near-identical slices shared between parts: {sp['groups_straddling']}.")
     return out
 
-CARD_SECTIONS = ('overall', 'per_class', 'confusion_matrix', 'valid', 'calibration', 'explanation', 'shortcuts')   # of `report_markdown`
+CARD_SECTIONS = ('overall', 'per_class', 'confusion_matrix', 'valid', 'calibration', 'conformal', 'explanation', 'shortcuts')   # of `report_markdown`
 
 def _eval_lines(rep:dict|None)->list:
     "The evaluation's figures, rendered from `report.json` by the report's own renderer."
@@ -113,12 +113,13 @@ def model_card(model_dir, # a bundle folder; `report.json` beside it is read whe
               '- One slice at a time: no volume context, no patient history; nodules smaller than a few pixels at the input size are lost.',
               '- Grad-CAM shows where the class score is sensitive at a coarse layer, not why; a plausible map does not make a prediction '
               'right, and maps can sit outside the lesion (measured above on phantoms, where the lesion is known).',
-              '- Calibration was fitted on the validation split of the same data; it need not hold on other data.', '',
+              '- The temperature and the prediction sets were calibrated on the validation split of the same data: the sets\' guarantee '
+              'holds for new patients of the same population, not for other hospitals, scanners or protocols.', '',
               '## How to reproduce', '', '```sh',
               'pip install -e ".[dev]" && lung_xai_train        # from a clone of lung_xai: trains, evaluates, writes results/',
               'lung_xai_publish --model results --repo USER/NAME # builds the Space, publishes it', '```', '',
               'License: MIT. Grad-CAM: Selvaraju et al., ICCV 2017; Grad-CAM++: Chattopadhyay et al., WACV 2018; '
-              'Mahalanobis OOD: Lee et al., NeurIPS 2018; ResNet: He et al., CVPR 2016.']
+              'Mahalanobis OOD: Lee et al., NeurIPS 2018; conformal prediction sets: Vovk, Gammerman & Shafer, *Algorithmic Learning in a Random World*, 2005 (crepes: Boström, 2022); ResNet: He et al., CVPR 2016.']
     return '\n'.join(lines) + '\n'
 
 # %% ../nbs/12_hub.ipynb #5d15cee9

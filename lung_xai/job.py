@@ -10,16 +10,17 @@ from pathlib import Path
 
 import numpy as np, torch
 from fastai.vision.all import set_seed, rank_distrib
-from .core import LungXAIError, VOCAB, atomic_write, save_fig, extras, split_record
+from .core import LungXAIError, VOCAB, atomic_write, save_fig, extras, split_record, temperature
 from .data import lung_dls
 from .items import get_ct_items, ct_groups, straddling, label_ct, mask_for, audit as audit_data
 from .synth import phantom_cache, TEST_SEED_OFFSET
 from .dist import dist_start, dist_leave, single_process, _rank0_first
 from .learner import lung_learner, fit_lung, _check_arch
 from .ood import fit_ood
+from .conformal import ConformalSets
 from .serve import export_pkl, save_bundle
 from .gradcam import cam_defaults, save_gradcam_samples, plot_top_losses_cam, explanation_report, spread_items
-from .evaluate import Evaluation, evaluate, fit_temperature, write_report, shortcut_test, shortcut_changes
+from .evaluate import Evaluation, evaluate, fit_temperature, write_report, shortcut_test, shortcut_changes, set_report
 
 # %% auto #0
 __all__ = ['Recipe', 'main_dls', 'split_straddling', 'train_run', 'evaluate_run', 'bundle_dls']
@@ -160,13 +161,13 @@ def _write_run(learn, dls, out:Path, lr_used:float, secs:float, dist, split:str)
 def evaluate_run(learn, # a trained learner; `dls.valid` is the validation split, `dls.test_items` the test set
                  out, # output folder (the training run's, or a new one)
                  data:str|None=None, # what the data is, for the report; None: what `dls.split_info` records
-                 tta:bool=False, calibrate:bool=False, # store the temperature fitted on valid in out/model.pkl and the bundle
+                 tta:bool=False, calibrate:bool=False, # fit the temperature and the prediction sets on valid; store them in out/model.pkl and the bundle
                  n_cam:int=3, # Grad-CAM samples per class
                  n_explain:int=48, # lesion images (half Benign, half Malignant, different patients) for the explanation table (0: skip)
                  audit=True, # True: audit the learner's data folder (`lung_xai.items.audit`); or an `Audit`; None: no audit. Its shape confounds join the shortcut test
                  n_shortcut:int=150, # evaluation images for the shortcut test, a third per class where there are enough (0: skip)
                 )->Evaluation:
-    "Fit the temperature on valid, evaluate the test set once (the headline), and write plots, maps and report.md/json to `out`."
+    "Fit the temperature and the prediction sets on valid, evaluate the test set once (the headline), and write plots, maps and report.md/json to `out`."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     if audit is True: audit = audit_data(learn.dls.path)
     sp = split_record(learn)[0] or {'how': 'unknown'}
@@ -174,6 +175,8 @@ def evaluate_run(learn, # a trained learner; `dls.valid` is the validation split
     ev_va = evaluate(learn, learn.dls.valid, split=dict(sp, name='valid'))
     if calibrate and (ev_va.logits.argmax(1) != torch.as_tensor(ev_va.targs)).any():
         learn.loss_func.temperature = fit_temperature(ev_va.logits, torch.as_tensor(ev_va.targs))
+    if calibrate:   # the sets' scores use the final temperature
+        extras(learn).conformal = ConformalSets.fit((ev_va.logits / temperature(learn)).softmax(1).numpy(), ev_va.targs)
     test = split_record(learn)[1]
     if test:
         dl = learn.dls.test_dl(test, with_labels=True)
@@ -182,6 +185,8 @@ def evaluate_run(learn, # a trained learner; `dls.valid` is the validation split
         warnings.warn('no test set: the report\'s figures come from the validation split, which chose the epoch (optimistic)')
         dl, ev = learn.dls.valid, (evaluate(learn, learn.dls.valid, split=dict(sp, name='valid'), tta=tta) if (calibrate or tta) else ev_va)
     items, g = list(dl.items), ev.groups
+    cs = extras(learn).conformal
+    sets = None if cs is None or ev.split['name'] == 'valid' else set_report(cs(ev.probs), ev.targs, g, cs.level, cs.how(), len(cs.alphas))
     save_gradcam_samples(learn, out/'gradcam_samples', n_per_class=n_cam, items=items, groups=g)
     les = [i for i, f in enumerate(items) if label_ct(f) != 'Normal' and mask_for(f).is_file()]
     lesions = spread_items([items[i] for i in les], n_explain // 2, ('Benign', 'Malignant'), groups=None if g is None else g[les])
@@ -191,7 +196,7 @@ def evaluate_run(learn, # a trained learner; `dls.valid` is the validation split
         ys = np.array([label_ct(f) for f in items]); rng = np.random.default_rng(0)
         pick = sorted(j for c in VOCAB for j in rng.permutation(np.flatnonzero(ys == c))[:n_shortcut // len(VOCAB)])
         shortcuts = shortcut_test(learn, [items[j] for j in pick], shortcut_changes(list(audit.aspect_confounds) if audit is not None else []))
-    write_report(ev, out, data=data, audit=audit, explanation=summary, shortcuts=shortcuts, top_losses=plot_top_losses_cam(learn, k=9, dl=dl, label=ev.split['name']),
+    write_report(ev, out, data=data, audit=audit, explanation=summary, shortcuts=shortcuts, sets=sets, top_losses=plot_top_losses_cam(learn, k=9, dl=dl, label=ev.split['name']),
                  history_png='metrics.png' if (out/'metrics.png').is_file() else None, valid=ev_va)
     if calibrate:
         o, pc = ev.overall, ev.per_class

@@ -17,10 +17,12 @@ from .load import MIN_SIDE
 from .data import LoadCT, ct_resize, resize_of, ct_loader
 from .learner import ARCHS, _check_arch, CalibratedCE, lung_metrics
 from .ood import OODDetector, stage_hooks, ood_scores, answer_warnings
+from .conformal import ConformalSets, set_words
 
 # %% auto #0
-__all__ = ['BUNDLE_FORMAT', 'export_pkl', 'learner_config', 'save_bundle', 'read_bundle_config', 'load_bundle', 'model_summary',
-           'synthetic_note', 'ct_item', 'ct_batch', 'probs_fn', 'forward', 'model_lock', 'predict']
+__all__ = ['BUNDLE_FORMAT', 'NO_ANSWER', 'export_pkl', 'learner_config', 'save_bundle', 'read_bundle_config', 'load_bundle',
+           'model_summary', 'synthetic_note', 'ct_item', 'ct_batch', 'probs_fn', 'forward', 'model_lock', 'answer_of',
+           'predict']
 
 # %% ../nbs/06_serve.ipynb #806ae0c4
 def export_pkl(learn, fn)->Path:
@@ -55,7 +57,7 @@ def save_bundle(learn, # a trained learner from `lung_learner`
                 path, # folder for model.safetensors + config.json
                 metrics:dict|None=None, # quality figures, each with the split it came from
                )->Path:
-    "Write the pickle-free bundle: `model.safetensors`, `ood.safetensors` (the detector, when fitted) and a checksummed `config.json`."
+    "Write the pickle-free bundle: `model.safetensors`, `ood.safetensors` (the detector, when fitted) and a checksummed `config.json` (with the prediction sets' calibration)."
     path = Path(path)
     sd = {k: v.detach().cpu().contiguous() for k, v in learn.model.state_dict().items()}
     atomic_write(path/'model.safetensors', lambda t: save_file(sd, t))
@@ -64,6 +66,7 @@ def save_bundle(learn, # a trained learner from `lung_learner`
     if ood is not None: atomic_write(path/'ood.safetensors', lambda t: save_file(ood.tensors(), t))
     else: (path/'ood.safetensors').unlink(missing_ok=True)   # never leave another model's detector beside these weights
     cfg = dict(format=BUNDLE_FORMAT, **learner_config(learn), temperature=temperature(learn), cam=extras(learn).cam_defaults,
+               conformal=c.to_dict() if (c := extras(learn).conformal) is not None else None,
                metrics=metrics or {},
                versions={'lung_xai': lung_xai.__version__, 'fastai': fastai.__version__, 'torch': torch.__version__,
                          'torchvision': torchvision.__version__, 'python': platform.python_version()},
@@ -116,6 +119,7 @@ def load_bundle(path, # a folder written by `save_bundle`
     learn.model.eval()
     o = cfg.get('ood')
     learn.lung_xai = LearnerExtras(arch=cfg['arch'], bundle=cfg, cam_defaults=cfg.get('cam'),
+                                   conformal=ConformalSets.from_dict(c) if (c := cfg.get('conformal')) else None,
                                    ood=OODDetector.from_tensors(load_file(Path(path)/'ood.safetensors'), o['threshold'], o['percentile']) if o else None)
     return learn
 
@@ -186,11 +190,28 @@ def _prepare(learn, o, name:str)->tuple:
         log.exception('predict: %s could not be processed', name)   # our bug, not the file's: keep the traceback
         return None, f'{name}: could not be processed ({type(e).__name__}; logged on the server)'
 
+NO_ANSWER = 'No reliable answer: this image is unlike the training data (out of distribution)'
+
+def answer_of(learn, # a learner from `lung_learner`, `load_learner` or `load_bundle`
+              p:np.ndarray, # one image's calibrated probabilities
+              ood:float, # its out-of-distribution score (nan: no detector)
+              level:float|None=None, # the prediction set's coverage; None: the level the model was calibrated for
+             )->dict: # answer (the headline), pred_set (words, or None without calibration), set_level
+    "What to say first about one image: no answer when the out-of-distribution check fires, else the prediction set (or the top class)."
+    cs, thr = extras(learn).conformal, getattr(extras(learn).ood, 'threshold', None)
+    level = level or (cs.level if cs is not None else None)
+    s = set_words(cs(np.asarray(p, np.float64), level)[0]) if cs is not None else None
+    if thr is not None and ood > thr: head = NO_ANSWER
+    elif s is not None: head = f'{s} ({level:.0%} prediction set)'
+    else: head = VOCAB[int(np.argmax(p))]
+    return dict(answer=head, pred_set=s, set_level=level)
+
 def predict(learn, # a learner from `lung_learner`, `load_learner` or `load_bundle`
             items, # paths, PIL images or arrays
             bs:int=16, # inputs per forward pass
+            level:float|None=None, # coverage of the prediction set; None: the level the model was calibrated for (`CONFORMAL_LEVEL`)
            ):
-    "Class, probabilities, OOD score and warnings per input, `bs` at a time under the model's lock; a failed input gets an `error`."
+    "The answer (`answer_of`), class, probabilities, prediction set, OOD score and warnings per input, `bs` at a time under the model's lock; a failed input gets an `error`."
     import pandas as pd
     rows, items, model = [], list(items), learn.model.eval()
     thr = getattr(extras(learn).ood, 'threshold', None)
@@ -204,5 +225,5 @@ def predict(learn, # a learner from `lung_learner`, `load_learner` or `load_bund
                 if x is None: continue
                 p, sc = next(probs), float(next(scores))
                 rows[-1].update(pred=VOCAB[int(p.argmax())], prob=float(p.max()), **{f'p_{c}': float(q) for c, q in zip(VOCAB, p)},
-                                ood=sc, warning='; '.join(answer_warnings(float(p.max()), sc, thr)) or None)
-    return pd.DataFrame(rows, columns=['input', 'pred', 'prob', *[f'p_{c}' for c in VOCAB], 'ood', 'warning', 'error'])
+                                **answer_of(learn, p.numpy(), sc, level), ood=sc, warning='; '.join(answer_warnings(float(p.max()), sc, thr)) or None)
+    return pd.DataFrame(rows, columns=['input', 'answer', 'pred', 'prob', *[f'p_{c}' for c in VOCAB], 'pred_set', 'set_level', 'ood', 'warning', 'error'])
