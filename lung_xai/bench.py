@@ -17,7 +17,7 @@ from .synth import make_phantoms
 from .data import ct_loader
 from .learner import lung_learner
 from .serve import save_bundle, load_bundle, predict, ct_batch
-from .gradcam import gradcam, _layer_path
+from .gradcam import gradcam, default_layer
 from .ood import fit_ood
 
 # %% auto #0
@@ -72,7 +72,7 @@ def bench_serving(wb:Workbench, repeats:int=10)->list:
     try:
         from pytorch_grad_cam import GradCAM
         from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-        with GradCAM(model=model, target_layers=[model.get_submodule(_layer_path(learn, None))]) as pgc:
+        with GradCAM(model=model, target_layers=[default_layer(learn)]) as pgc:
             t_pgc = median_seconds(lambda: pgc(input_tensor=x, targets=[ClassifierOutputTarget(0)]), repeats)
         rows.append(_bench_row('serving', 'pytorch-grad-cam GradCAM (ready tensor)', t_pgc, 's', 'our Grad-CAM (ready tensor)', t_cam_x))
     except ImportError: pass

@@ -21,10 +21,10 @@ from .data import ct_loader, add_bars
 from .serve import predict
 
 # %% auto #0
-__all__ = ['REPORT_SECTIONS', 'SHORTCUT_FLAG', 'wilson', 'bootstrap_ci', 'group_bootstrap', 'ece', 'reliability',
-           'fit_temperature', 'set_report', 'Evaluation', 'eval_groups', 'evaluate', 'plot_confusion', 'plot_roc',
-           'plot_reliability', 'split_sentence', 'report_markdown', 'write_report', 'shortcut_changes', 'shortcut_test',
-           'shortcut_sentences']
+__all__ = ['EXPLAIN_MEASURES', 'REPORT_SECTIONS', 'SHORTCUT_FLAG', 'wilson', 'bootstrap_ci', 'group_bootstrap', 'ece',
+           'reliability', 'fit_temperature', 'set_report', 'Evaluation', 'eval_groups', 'evaluate', 'plot_confusion',
+           'plot_roc', 'plot_reliability', 'split_sentence', 'report_markdown', 'write_report', 'shortcut_changes',
+           'shortcut_test', 'shortcut_sentences']
 
 # %% ../nbs/08_evaluate.ipynb #65352dc8
 def wilson(k:int, # successes
@@ -325,14 +325,36 @@ def _md_valid(rep:dict)->list:
 def _md_plots(rep:dict)->list: return [f'![{k}]({v})' for k, v in rep['plots'].items()]
 def _md_audit(rep:dict)->list: return [f'- {f}' for f in rep['audit']]
 
+EXPLAIN_MEASURES = {   # report.json's column → (name, what it measures, which way is better)
+    'pointing': ('pointing game', 'share of maps whose peak is within 15/224 of the side of the lesion', 'higher'),
+    'relevance_mass': ('relevance mass accuracy', "share of the map's mass inside the lesion", 'higher'),
+    'relevance_rank': ('relevance rank accuracy', "share of the map's top-k pixels inside the lesion, k its area", 'higher'),
+    'outside': ('outside the body', "share of the map's mass outside the body (above 0.5 a map is flagged)", 'lower'),
+    'deletion': ('deletion AUC', "the class probability as pixels are blurred away in the map's order", 'lower'),
+    'insertion': ('insertion AUC', "the class probability as pixels come back in the map's order", 'higher'),
+    'road_morf': ('ROAD, most relevant first', 'mean class probability with 20/50/80 % of the pixels imputed away, top of the map first', 'lower'),
+    'road_lerf': ('ROAD, least relevant first', 'the same, bottom of the map first', 'higher'),
+    'avg_drop': ('Average Drop', 'relative loss of the class probability when the image is multiplied by its map', 'lower'),
+    'increase': ('Increase in Confidence', 'share of images whose class probability rises when multiplied by the map', 'higher'),
+    'rand_spearman': ('model randomisation', 'rank correlation with the map of a randomly re-initialised model', 'lower'),
+    'random_logit': ('random-logit test', 'rank correlation with the map of another class', 'lower'),
+    'zero_maps': ('all-zero maps', 'share of maps that are all zero (no explanation)', 'lower')}
+
 def _md_explanation(rep:dict)->list:
-    e = rep['explanation']; df = pd.DataFrame(e['table']).set_index('label')
-    out = [*_md_table(df.drop(index='Normal', errors='ignore')), '',
-           'pointing: share of lesion images whose map peak is within 15/224 of the side of the lesion; energy: share of map mass in the lesion; '
-           'outside: share of map mass outside the body (a map with more than half outside is flagged, not shown as an explanation); '
-           'deletion (lower is better) and insertion (higher) AUC of the explained class, against a random map; rand_spearman: rank '
-           'correlation with the maps of a randomly re-initialised model (low means the maps depend on what the model learned), over '
-           'maps that are not all zero (zero_maps: their share).']
+    e = rep['explanation']; df = pd.DataFrame(e['table']).set_index('label'); ci = e.get('ci') or {}
+    def cell(c, k):
+        v = df.loc[c, k] if c in df.index else float('nan')
+        lo, hi = (ci.get(c) or {}).get(k, (None, None))
+        return 'n/a' if pd.isna(v) else f'{v:.3f}' if lo is None or pd.isna(lo) else _fmt(v, lo, hi)
+    npat = e.get('n_patients') or {}
+    head = [f"{c} ({npat[c]} patients)" if c in npat else c for c in ('Benign', 'Malignant')]
+    out = [f"| measure | better | {head[0]} | {head[1]} | all lesions |", '|---|---|---|---|---|']
+    for k, (name, _, better) in EXPLAIN_MEASURES.items():
+        for col, what in ((k, name), (k + '_random', f'{name}: random map')):   # a faithfulness row, then its baseline
+            if col in df: out.append(f"| {what} | {better if col == k else ''} | {cell('Benign', col)} | {cell('Malignant', col)} | {cell('all', col)} |")
+    out += ['', 'Means over lesion images with 95% intervals that resample whole patients. ' +
+            '; '.join(f'**{n}**: {w}' for k, (n, w, _) in EXPLAIN_MEASURES.items() if k in df) +
+            '. Rank correlations are over maps that are not all zero. The random map is the baseline the faithfulness measures must beat.']
     if 'left_class' in df:
         al = df.loc['all']
         out += ['', f"**Lesion removal (counterfactual):** each lesion image redrawn without its lesion (same patient, same noise). "

@@ -17,7 +17,7 @@ from .items import mask_for
 # %% auto #0
 __all__ = ['RADIUS_RANGE', 'SIZE_RANGES', 'STYLES', 'IQ_OTH_PROTOCOL', 'EXPORT_RANGE', 'IQ_OTH_COUNTS', 'KAGGLE_ROOT',
            'KAGGLE_NAMES', 'CONFOUND_ASPECT', 'TEST_SEED_OFFSET', 'Lesion', 'Patient', 'draw_slice', 'random_patient',
-           'phantom', 'make_phantoms', 'swapped_radius', 'redraw', 'phantom_cache']
+           'phantom', 'make_phantoms', 'is_phantom', 'swapped_radius', 'redraw', 'phantom_cache']
 
 # %% ../nbs/02_synth.ipynb #9732fd69
 @dataclass
@@ -442,6 +442,11 @@ def _phantom_row(fn:Path)->tuple:
             if str(fn) in t.index and 'pseed' in t.columns: return t, t.loc[str(fn)]
             break
     raise LungXAIError(f'{fn}: not an image of a phantom set (no phantoms.csv above it lists it with its seed); only phantoms can be redrawn')
+
+def is_phantom(fn)->bool:
+    "Can `redraw` draw this file again (a phantoms.csv above it lists it with its seed)?"
+    try: _phantom_row(fn); return True
+    except LungXAIError: return False
 
 def swapped_radius(fn, # a Benign or Malignant image of a phantom set
                   )->float: # radius in pixels

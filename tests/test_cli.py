@@ -1,5 +1,5 @@
 "Console scripts and fresh-process loading: what a user does from a shell, each in its own Python process."
-import json, os, re, subprocess, sys
+import json, os, re, shutil, subprocess, sys
 from pathlib import Path
 import pytest
 from conftest import run
@@ -51,6 +51,8 @@ def test_predict_goes_on_after_a_bad_file(trained, tmp_path):
     lines = r.stdout.splitlines()
     assert 'on the test set' in lines[0]
     assert sum(l.startswith(str(good)) for l in lines) == 2
+    assert all(('prediction set)' in l or 'No reliable answer' in l) for l in lines if l.startswith(str(good))), lines   # the answer first
+    assert sum(l.strip().startswith('most likely') for l in lines) == 2
     assert any(str(bad) in l and 'truncated' in l for l in lines)
     assert 'Traceback' not in r.stderr
 
@@ -84,7 +86,7 @@ def test_evaluate_with_tta_and_explain(trained, tmp_path):
     assert 'With test-time augmentation' in md and 'not for diagnosis' in md
     fn = trained/'ph'/'benign'/'benign_1.png'
     r = run('lung_xai_explain', fn, '--model', trained/'run', '--cls', 'Benign', '--method', 'gradcam++', '--out', tmp_path/'cam')
-    assert r.returncode == 0 and 'gradcam++ at layer3 for Benign' in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 0 and 'gradcam++ at layer2 for Benign' in r.stdout, r.stdout + r.stderr
     assert (tmp_path/'cam'/'benign_1.cam.png').is_file() and (tmp_path/'cam'/'benign_1.cam.npy').is_file()
 
 @pytest.mark.parametrize('args,msg', [(['--method', 'scorecam'], 'expected one of gradcam'), (['--cls', 'Tumour'], 'expected one of Normal')])
@@ -109,3 +111,11 @@ def test_train_two_processes(tmp_path):
     assert best and all(best.count(b) == 2 for b in best), best   # gathered metrics: both ranks took the same decisions
     for f in ['model.pkl', 'model.safetensors', 'config.json', 'report.md', 'lr_find.png']: assert (tmp_path/'run'/f).is_file(), f
     assert not list((tmp_path/'run').glob('.*.tmp')), 'a partial file was left behind'
+
+def test_train_on_own_masks_without_phantom_table(trained, tmp_path):
+    "A dataset that carries its own .mask.png files but is not a phantom set: the run finishes; lesion removal is skipped with one warning."
+    shutil.copytree(trained/'ph', tmp_path/'own', ignore=shutil.ignore_patterns('phantoms.csv'))
+    r = run('lung_xai_train', '--data', tmp_path/'own', '--out', tmp_path/'run', '--size', 64, '--epochs', 1, '--bs', 16, env={'PYTHONWARNINGS': 'default'})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert 'lesion removal and size swap skipped' in r.stderr and 'not phantoms' in r.stderr, r.stderr
+    assert (tmp_path/'run'/'report.md').is_file() and 'Lesion removal' not in (tmp_path/'run'/'report.md').read_text()
