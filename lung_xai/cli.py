@@ -108,11 +108,11 @@ def lung_xai_evaluate(model:str='results', # bundle folder
 def lung_xai_explain(imgs:Param('CT images (JPG/PNG/TIFF/DICOM)', nargs='+'),
                      model:str='results', # bundle folder
                      cls:str=None, # class to explain (Normal, Benign, Malignant); default: the predicted one
-                     method:str=None, # gradcam, gradcam++ or hirescam; default: the one the model records
+                     method:str=None, # gradcam, gradcam++, hirescam, layercam or occlusion; default: the one the model records
                      out:str='results/explain', # folder for <image>.cam.png overlays and .npy maps
                      alpha:float=0.4, # opacity of the heat map
                     ):
-    "Save a Grad-CAM overlay and map for each image; bad files are reported and skipped."
+    "Save a CAM overlay and map for each image; bad files are reported and skipped."
     from lung_xai.serve import load_bundle
     from lung_xai.gradcam import gradcam, save_cam, METHODS
     failed = 0

@@ -42,13 +42,15 @@ def test_predict_png_and_dicom(app, trained, kind):
     size = Image.open(fn).size if kind == 'png' else (128, 128)
     assert Image.open(overlay).size == size
     assert 'synthetic phantoms' in words              # every answer says the model never saw a patient
-    if kind == 'dicom': assert 'unlike the training data' in words, words   # real CT vs a phantom model: out of distribution
+    if kind == 'dicom':   # real CT vs a phantom model: out of distribution, and the headline says so before anything else
+        assert words.startswith('### CT_small.dcm: No reliable answer') and 'unlike the training data' in words, words
+    else: assert words.startswith('### malignant_1.png: ') and 'prediction set' in words.split('\n')[0], words   # the set is the headline
 
 def test_explain_another_class(app, trained):
     _, client = app
     fn = trained/'ph'/'normal'/'normal_1.png'
     _, _, words = client.predict(handle_file(str(fn)), explain_class='Malignant', cam_method='gradcam', api_name='/predict')
-    assert 'gradcam at layer3 for **Malignant**' in words, words
+    assert 'gradcam at layer2 for **Malignant**' in words, words   # the model's recorded default layer
 
 def test_batch_sorted_by_malignant(app, trained):
     _, client = app
@@ -57,6 +59,7 @@ def test_batch_sorted_by_malignant(app, trained):
     rows = table['data']; cols = table['headers']
     pm = [r[cols.index('p_Malignant')] for r in rows]
     assert len(rows) == 6 and pm == sorted(pm, reverse=True)
+    assert all('prediction set' in r[cols.index('answer')] or 'No reliable answer' in r[cols.index('answer')] for r in rows), rows
 
 def _bad_files(tmp:Path)->dict:
     "name -> (path, expected): 'ok' for a prediction, else a piece of the one error message."
@@ -115,5 +118,8 @@ def test_in_a_real_browser(app, trained):
     ARTIFACTS.mkdir(exist_ok=True)
     res = browser_check(url, trained/'ph'/'malignant'/'malignant_1.png', ARTIFACTS/'app.png', chromium=chromium)
     assert res['label'] in VOCAB, res
+    assert res['answer'].startswith('malignant_1.png: ') and 'prediction set' in res['answer'], res   # the set is the headline
+    dcm = browser_check(url, get_testdata_file('CT_small.dcm'), chromium=chromium)   # a real chest CT: unlike the phantoms
+    assert dcm['answer'] == 'CT_small.dcm: No reliable answer: this image is unlike the training data (out of distribution)', dcm
     assert res['overlay'] and ('/gradio_api/file=' in res['overlay'] or res['overlay'].startswith('data:image')), res
     assert (ARTIFACTS/'app.png').stat().st_size > 10_000
