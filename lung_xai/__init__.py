@@ -1,4 +1,4 @@
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 import warnings
 with warnings.catch_warnings():   # fastai 2.8 on torch 2.14 warns about torch.jit.script once, at import: quiet it here, not globally
