@@ -18,8 +18,8 @@ from .ood import answer_warnings
 
 # %% auto #0
 __all__ = ['DISCLAIMER', 'MAX_FILE_SIZE', 'QUEUE_SIZE', 'CONCURRENCY', 'MODEL_GROUP', 'PREVIEW_SIDE', 'KEEP_S', 'SESSIONS',
-           'FILE_TYPES', 'PREDICTED', 'CSS', 'log', 'MAX_FILES', 'CHROMIUM', 'CHROMIUM_FLAGS', 'analyse', 'render',
-           'batch_table', 'make_app', 'launch_app', 'browser_check', 'lung_xai_app']
+           'FILE_TYPES', 'PREDICTED', 'CSS', 'log', 'MAX_FILES', 'BATCH_COLS', 'CHROMIUM', 'CHROMIUM_FLAGS', 'analyse',
+           'render', 'batch_table', 'make_app', 'launch_app', 'browser_check', 'lung_xai_app']
 
 # %% ../nbs/11_app.ipynb #9f455fe6
 DISCLAIMER = ('**Educational and research use only. Not a medical device; not for diagnosis or treatment.** '
@@ -118,6 +118,7 @@ def render(learn, st:dict, # the state `analyse` returned
 
 # %% ../nbs/11_app.ipynb #ce5d5555
 MAX_FILES = 64   # slices per batch upload
+BATCH_COLS = ['file', 'answer', 'pred', 'p_Malignant', 'p_Benign', 'p_Normal', 'warning', 'error']   # the batch table's columns, in order
 
 def batch_table(learn, # from `load_bundle`
                 paths:list, # uploaded files
@@ -131,8 +132,7 @@ def batch_table(learn, # from `load_bundle`
     df['error'] = [_public(e, p) if isinstance(e, str) else None for e, p in zip(df.error, paths)]
     df['path'] = list(paths)
     df = df.sort_values('p_Malignant', ascending=False, na_position='last', kind='stable')
-    cols = ['file', 'answer', 'pred', 'p_Malignant', 'p_Benign', 'p_Normal', 'warning', 'error']
-    return df[cols].round(3).reset_index(drop=True), list(df.path)
+    return df[BATCH_COLS].round(3).reset_index(drop=True), list(df.path)
 
 # %% ../nbs/11_app.ipynb #efa0c29b
 def _examples(size:int, dest:Path)->list:

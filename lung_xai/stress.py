@@ -13,7 +13,7 @@ import cv2, numpy as np, gradio as gr
 from PIL import Image
 from .core import LungXAIError, median_seconds
 from .serve import load_bundle
-from .app import KEEP_S, QUEUE_SIZE, CONCURRENCY, analyse
+from .app import KEEP_S, QUEUE_SIZE, CONCURRENCY, BATCH_COLS, analyse
 
 # %% auto #0
 __all__ = ['serving', 'race_check', 'hostile_files', 'hostile_check', 'soak_check', 'benchmark_app']
@@ -116,7 +116,7 @@ def hostile_check(client, # a client of the running app
             base, t = _mem(pid, 'VmRSS'), time.time(); _reset_peak(pid)
             try:
                 out = _call(client, api, arg)
-                ans = max(out[0], key=out[0].get) if api == '/predict' else f'error: {out[0][-1]}' if out[0][-1] else out[0][1]
+                ans = max(out[0], key=out[0].get) if api == '/predict' else f'error: {out[0][-1]}' if out[0][-1] else out[0][BATCH_COLS.index('pred')]
             except Exception as e: ans = f'error: {e}'
             rows.append(dict(file=name, kB=round(Path(fn).stat().st_size / 1024, 1), route=api, answer=str(ans)[:110],
                              s=round(time.time() - t, 2), peak_MB=round(_mem(pid, 'VmHWM') - base)))
