@@ -18,8 +18,8 @@ from .load import IMG_EXTS, DCM_EXTS, LUNG_WINDOW, _is_dicom, class_of, load_ct
 
 # %% auto #0
 __all__ = ['PATIENT_TABLES', 'BIG_BUCKET', 'NEAR_BITS', 'RUN_BITS', 'is_mask', 'mask_for', 'label_ct', 'Probe', 'probe',
-           'get_ct_items', 'near_pairs_allpairs', 'near_pairs', 'patient_ids', 'ct_groups', 'split_idxs', 'split3_idxs',
-           'CTSplitter', 'straddling', 'Audit', 'audit', 'plot_audit']
+           'get_ct_items', 'near_pairs_allpairs', 'near_pairs', 'patient_ids', 'ct_groups', 'dicom_patients',
+           'split_idxs', 'split3_idxs', 'CTSplitter', 'straddling', 'Audit', 'audit', 'plot_audit']
 
 # %% ../nbs/01a_items.ipynb #5760d365
 PATIENT_TABLES = ('phantoms.csv', 'patients.csv')   # fn, patient columns: who each image belongs to
@@ -209,6 +209,28 @@ def ct_groups(items, # image paths (as from `get_ct_items`)
     for i, p in enumerate(patient_ids(items) if patients else []):
         if p is not None: pairs.add((first.setdefault(p, i), i))
     return _components(len(items), pairs)
+
+# %% ../nbs/01a_items.ipynb #5efe6948
+def dicom_patients(path, # dataset folder with class folders of DICOM files (as `get_ct_items` reads it)
+                   overwrite:bool=False, # replace an existing `patients.csv`
+                  )->pd.DataFrame: # fn (relative to `path`), patient: one row per DICOM file with a PatientID
+    "Write `path/patients.csv` from each DICOM file's `PatientID`, so that the grouped split keeps every patient's slices together."
+    import pydicom
+    path = Path(path).absolute(); dest = path/'patients.csv'
+    if dest.exists() and not overwrite: raise LungXAIError(f'{dest}: already exists; pass overwrite=True to replace it')
+    rows, missing = [], []
+    for f in get_ct_items(path):
+        if not _is_dicom(Path(f)): continue
+        try: pid = str(pydicom.dcmread(f, stop_before_pixels=True, specific_tags=['PatientID']).get('PatientID') or '').strip()
+        except Exception as e: raise LungXAIError(f'{f}: cannot read its DICOM header ({e})') from None
+        if pid: rows.append((str(Path(f).absolute().relative_to(path)), pid))
+        else: missing.append(str(f))
+    if not rows: raise LungXAIError(f'{path}: no DICOM file with a PatientID, so no patients.csv was written')
+    if missing: warnings.warn(f'{len(missing)} DICOM file(s) without a PatientID are left to the pixel-based grouping: {", ".join(missing[:3])}' + (' …' if len(missing) > 3 else ''))
+    df = pd.DataFrame(rows, columns=['fn', 'patient'])
+    if len(rows) > 1 and df.patient.nunique() == 1: warnings.warn(f'every DICOM file has the PatientID {df.patient[0]!r} (anonymised?): a grouped split needs several patients')
+    df.to_csv(dest, index=False)
+    return df
 
 # %% ../nbs/01a_items.ipynb #6d347490
 def split_idxs(items, # image paths
