@@ -120,6 +120,7 @@ def train_run(out='results', # output folder
     dist, rank0 = dist_start(), not rank_distrib()   # several processes under `accelerate launch`/`torchrun`: rank 0 writes
     if dist and rank0: print(f"data-parallel: {dist['processes']} processes ({dist['backend']}), batch {r.bs} per process")
     set_seed(r.seed, reproducible=True)
+    t0 = time.time()
     with _rank0_first():   # rank 0 makes the phantom cache; the others then read it
         dls = main_dls(r)
         if rank0: dls.split_info['groups_straddling'] = split_straddling(dls)
@@ -130,15 +131,15 @@ def train_run(out='results', # output folder
     if rank0:
         out.mkdir(parents=True, exist_ok=True)
         (out/'run.json').write_text(json.dumps(r.record(), indent=2))
-    t0 = time.time()
+    data_secs, t0 = time.time() - t0, time.time()
     lr_used = fit_lung(learn, epochs=r.epochs, lr=r.lr, lr_find_its=r.lr_find_its, early_stop=r.early_stop, seed=r.seed, show_plot=False,
                        lr_plot=out/'lr_find.png' if r.lr is None and rank0 else None)
     secs = time.time() - t0
     dist_leave()
     if not rank0: return None   # the outputs are rank 0's
-    with single_process(): return _write_run(learn, dls, out, lr_used, secs, dist, r.split)
+    with single_process(): return _write_run(learn, dls, out, lr_used, secs, dist, r.split, data_secs)
 
-def _write_run(learn, dls, out:Path, lr_used:float, secs:float, dist, split:str):
+def _write_run(learn, dls, out:Path, lr_used:float, secs:float, dist, split:str, data_secs:float|None=None):
     "`train_run`'s outputs, rank 0 alone: curves, metrics.json, the OOD detector, `model.pkl` and the bundle."
     _plot_history(learn, out/'metrics.png')
     names = learn.recorder.metric_names[1:-1]
@@ -148,6 +149,7 @@ def _write_run(learn, dls, out:Path, lr_used:float, secs:float, dist, split:str)
                    valid={k.replace('f1_score', 'macro_f1'): v for k, v in vals.items() if k != 'valid_loss'} | dict(loss=vals['valid_loss']),
                    history=history,
                    lr=dict(used=lr_used, **extras(learn).lr_suggestions), train_seconds=round(secs, 1),
+                   data_seconds=None if data_secs is None else round(data_secs, 1),   # making (or reading back) the data and the split
                    distributed=dist)
     atomic_write(out/'metrics.json', lambda t: t.write_text(json.dumps(metrics, indent=2)))
     fit_ood(learn, dls.train_ds.items, dls.valid_ds.items)   # the out-of-distribution detector, saved in the bundle
@@ -168,7 +170,7 @@ def evaluate_run(learn, # a trained learner; `dls.valid` is the validation split
                  n_shortcut:int=150, # evaluation images for the shortcut test, a third per class where there are enough (0: skip)
                 )->Evaluation:
     "Fit the temperature and the prediction sets on valid, evaluate the test set once (the headline), and write plots, maps and report.md/json to `out`."
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    out, t0 = Path(out), time.time(); out.mkdir(parents=True, exist_ok=True)
     if audit is True: audit = audit_data(learn.dls.path)
     sp = split_record(learn)[0] or {'how': 'unknown'}
     data = data if data is not None else sp.get('source', '')
@@ -205,6 +207,9 @@ def evaluate_run(learn, # a trained learner; `dls.valid` is the validation split
                                              **{ev.split['name'] + '_ci': {m: [float(o.low[m]), float(o.high[m])] for m in o.index}},
                                              **{ev.split['name'] + '_recall': {c: float(pc.recall[c]) for c in VOCAB}}))
         export_pkl(learn, out/'model.pkl')
+    if (m := out/'metrics.json').is_file():   # how long the evaluation took, beside the training's time
+        met = json.loads(m.read_text()) | dict(evaluate_seconds=round(time.time() - t0, 1))
+        atomic_write(m, lambda t: t.write_text(json.dumps(met, indent=2)))
     return ev
 
 # %% ../nbs/09_job.ipynb #644fe51b
