@@ -25,10 +25,11 @@ from .ood import RESNET_BLOCKS
 # %% auto #0
 __all__ = ['CAM_DEFAULTS', 'METHODS', 'GRADIENT_METHODS', 'FUSION', 'OCCLUSION', 'OUTSIDE_FLAG', 'ROAD_PERCENTILES',
            'EXPLAIN_COLS', 'RANDOM_COLS', 'TABLE_COLS', 'cam_defaults', 'default_layer', 'occlusion_maps', 'shown_size',
-           'cam_to_original', 'outside_share', 'CAMResult', 'gradcam', 'overlay', 'save_cam', 'random_cam',
-           'deletion_insertion', 'impute', 'road', 'confidence_change', 'map_peak', 'pointing_game', 'energy_share',
-           'relevance_rank', 'randomized_model', 'lesion_removal', 'mean_ci', 'explanation_report', 'cam_table',
-           'beats_random', 'choose_cam_default', 'plot_top_losses_cam', 'spread_items', 'save_gradcam_samples']
+           'cam_to_original', 'outside_share', 'CAMResult', 'gradcam', 'overlay', 'cam_colorbar', 'save_cam',
+           'random_cam', 'deletion_insertion', 'impute', 'road', 'confidence_change', 'map_peak', 'pointing_game',
+           'energy_share', 'relevance_rank', 'randomized_model', 'lesion_removal', 'mean_ci', 'explanation_report',
+           'cam_table', 'beats_random', 'choose_cam_default', 'plot_top_losses_cam', 'spread_items',
+           'save_gradcam_samples']
 
 # %% ../nbs/07_gradcam.ipynb #470e414c
 @contextmanager
@@ -265,6 +266,14 @@ def overlay(img, # the original image (PIL or array, grey or RGB)
     if cam.shape != base.shape[:2]: raise LungXAIError(f'map {cam.shape} and image {base.shape[:2]} differ in size: map it with cam_to_original first')
     heat = cv2.cvtColor(cv2.applyColorMap(cam if cam.dtype == np.uint8 else np.uint8(np.clip(cam, 0, 1) * 255), cmap), cv2.COLOR_BGR2RGB)
     return np.uint8(np.clip((1 - alpha) * base.astype(np.float32) + alpha * heat, 0, 255))
+
+def cam_colorbar(fig, # the matplotlib figure
+                 axs, # the axes (one or an array) the bar sits beside
+                 label:str='map (1 = its own peak)'):
+    "Add the overlays' colour scale (the jet map `overlay` draws, 0 to 1) beside `axs`; returns the colour bar."
+    import matplotlib as mpl
+    return fig.colorbar(mpl.cm.ScalarMappable(mpl.colors.Normalize(0, 1), 'jet'), ax=axs, label=label,
+                        shrink=min(0.8, 3.5 / fig.get_figheight()))   # about one row's height, however many rows
 
 def save_cam(fn, # output PNG path; the map goes beside it as .npy
              img, cam:np.ndarray, alpha:float=0.4)->Path:
@@ -505,13 +514,18 @@ def choose_cam_default(table:pd.DataFrame)->dict|None:
 def plot_top_losses_cam(learn, k:int=9, method:str|None=None, ncols:int=3,
                         dl=None, # labelled DataLoader; None: the validation set
                         label:str|None=None, # what `dl` is, for the title; None: 'validation' (or 'given set' with a `dl`)
+                        groups=None, # a group (patient) id per item of `dl`; None: `ct_groups(dl.items)`
                        ):
-    "Grid of the `k` highest-loss images with their Grad-CAM overlays (flagged maps say so); returns the figure."
+    "Grid of the `k` highest-loss images, one per patient, with their CAM overlays (flagged maps say so); returns the figure."
     import matplotlib.pyplot as plt
     label = label or ('validation' if dl is None else 'given set')
     dl = dl or learn.dls.valid
     with learn.no_bar(): probs, targs, losses = learn.get_preds(dl=dl, with_loss=True)
-    top = losses.argsort(descending=True)[:k].tolist()
+    g = ct_groups(dl.items) if groups is None else np.asarray(groups)
+    top, seen = [], set()
+    for i in losses.argsort(descending=True).tolist():   # the worst slice of each patient: k patients, not k slices of a few
+        if g[i] not in seen: seen.add(g[i]); top.append(i)
+        if len(top) == k: break
     r = gradcam(learn, [dl.items[i] for i in top], method=method)
     nrows = (len(top) + ncols - 1) // ncols
     fig, axs = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.6 * nrows), squeeze=False, layout='constrained')   # titles never overlap a row above
@@ -520,7 +534,8 @@ def plot_top_losses_cam(learn, k:int=9, method:str|None=None, ncols:int=3,
         ax.imshow(overlay(o, c))
         ax.set_title(f'true {VOCAB[int(targs[i])]} / pred {VOCAB[t]}\np={float(probs[i, t]):.2f} loss={float(losses[i]):.2f}'
                      + ('\nFLAGGED: map not an explanation' if fl else ''), fontsize=9, color='firebrick' if fl else 'k')
-    fig.suptitle(f'top {len(top)} losses ({label}) with {r.method} maps at {r.layer}', fontsize=11)
+    fig.suptitle(f'top {len(top)} losses ({label}, one per patient) with {r.method} maps at {r.layer}', fontsize=11)
+    cam_colorbar(fig, axs)
     return fig
 
 # %% ../nbs/07_gradcam.ipynb #6ddef113
