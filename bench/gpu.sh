@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check (under 5 minutes on one modern GPU): the main job's training from JPEG files through fastai and through a
+# The GPU check (sized for a few minutes on one modern GPU; not yet measured): the main job's training from JPEG files through fastai and through a
 # plain PyTorch loop, and batch Grad-CAM throughput against inference, in bf16 mixed precision with channels_last.
 #
 #   bash bench/gpu.sh [WHEELS]    # WHEELS: a folder of wheels (lung_xai's and its dependencies'), installed offline

@@ -237,7 +237,7 @@ def run_bench(arch:str='resnet34', size:int=224, repeats:int=10, only=None)->lis
 
 def format_rows(rows:list)->str:
     "A plain-text table: ratio first, then the value and its baseline."
-    def v(x, unit): return '' if x is None else (f'{x * 1000:.1f} ms' if unit == 's' and x < 10 else f'{x:.2f} {unit}' if unit != 's' else f'{x:.1f} s')
+    def v(x, unit): return '' if x is None else f'{x * 1000:.1f} ms' if unit == 's' and x < 1 else f'{x:.1f} s' if unit == 's' else f'{x:.2f} {unit}'
     lines = [f"{'ratio':>6}  {'measurement':58s} {'value':>12}  baseline"]
     for r in rows:
         ratio = f"{r['ratio']:.2f}" if 'ratio' in r else ''
