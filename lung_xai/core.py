@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
+
 # %% auto #0
 __all__ = ['VOCAB', 'log', 'LungXAIError', 'cli_errors', 'LearnerExtras', 'extras', 'split_record', 'temperature', 'cache_dir',
-           'atomic_write', 'save_fig', 'median_seconds', 'unreachable']
+           'atomic_write', 'save_fig', 'median_seconds', 'group_weights', 'mean_ci', 'unreachable']
 
 # %% ../nbs/00_core.ipynb #202f812e
 class LungXAIError(Exception):
@@ -99,6 +101,26 @@ def median_seconds(f, # called with no arguments
     for _ in range(repeats):
         t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
     return statistics.median(ts)
+
+# %% ../nbs/00_core.ipynb #5cd38b67
+def group_weights(groups, # a group (patient) id per item
+                  n_boot:int=1000, # resamples
+                  seed:int=0,
+                 )->np.ndarray: # (n_boot, n_items) int: how often each item's group is drawn in each resample
+    "Cluster-bootstrap weights: each resample draws as many groups as there are, with replacement; items share their group's count."
+    g = np.unique(np.asarray(groups), return_inverse=True)[1].ravel(); G = g.max() + 1
+    return np.random.default_rng(seed).multinomial(G, np.full(G, 1 / G), size=n_boot)[:, g]
+
+def mean_ci(v, # a figure per item (nan: not measured, left out)
+            groups, # a group (patient) per item
+            n_boot:int=1000, seed:int=0,
+           )->tuple: # (low, high)
+    "95% percentile interval of a mean, resampling whole groups (patients)."
+    v = np.asarray(v, float); ok = ~np.isnan(v)
+    if not ok.any(): return (float('nan'), float('nan'))
+    W = group_weights(np.asarray(groups)[ok], n_boot, seed)
+    with np.errstate(invalid='ignore'): m = (W * v[ok]).sum(1) / W.sum(1)
+    return tuple(float(x) for x in np.nanpercentile(m, [2.5, 97.5]))
 
 # %% ../nbs/00_core.ipynb #9bf54c46
 def unreachable(url:str, # any http(s) URL

@@ -15,7 +15,7 @@ from sklearn.metrics import (balanced_accuracy_score, f1_score, confusion_matrix
 from fastai.vision.all import noop
 from PIL import Image, ImageEnhance, ImageOps
 from fastai.vision.all import PILImage
-from .core import LungXAIError, VOCAB, save_fig, split_record, temperature
+from .core import LungXAIError, VOCAB, save_fig, split_record, temperature, group_weights
 from .items import ct_groups, patient_ids, label_ct
 from .data import ct_loader, add_bars
 from .serve import predict
@@ -77,9 +77,7 @@ def group_bootstrap(y:np.ndarray, # true class per image
                    )->dict: # figure -> (n_boot,) or (n_boot, K) array of resampled values
     "Cluster bootstrap: resample whole groups and recompute every confusion-matrix figure and per-class ROC-AUC."
     y, pred, K = np.asarray(y), np.asarray(pred), probs.shape[1]
-    g = np.unique(np.arange(len(y)) if groups is None else np.asarray(groups), return_inverse=True)[1]
-    G = g.max() + 1
-    W = np.random.default_rng(seed).multinomial(G, np.full(G, 1 / G), size=n_boot)[:, g].astype(float)   # (B, N)
+    W = group_weights(np.arange(len(y)) if groups is None else groups, n_boot, seed).astype(float)   # (B, N)
     onehot = np.zeros((len(y), K * K)); onehot[np.arange(len(y)), y * K + pred] = 1
     out = _cm_stats((W @ onehot).reshape(-1, K, K))
     out['auc'] = np.stack([_weighted_auc(y == i, probs[:, i], W) for i in range(K)], 1)

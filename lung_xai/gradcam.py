@@ -14,7 +14,7 @@ from scipy.stats import spearmanr
 from scipy.sparse import coo_matrix
 from scipy.sparse.linalg import spsolve
 from fastai.vision.all import Hook
-from .core import LungXAIError, VOCAB, extras
+from .core import LungXAIError, VOCAB, extras, mean_ci
 from .load import load_ct
 from .items import mask_for, label_ct, ct_groups
 from .data import ct_loader, body_mask, resize_of
@@ -27,9 +27,8 @@ __all__ = ['CAM_DEFAULTS', 'METHODS', 'GRADIENT_METHODS', 'FUSION', 'OCCLUSION',
            'EXPLAIN_COLS', 'RANDOM_COLS', 'TABLE_COLS', 'cam_defaults', 'default_layer', 'occlusion_maps', 'shown_size',
            'cam_to_original', 'outside_share', 'CAMResult', 'gradcam', 'overlay', 'cam_colorbar', 'save_cam',
            'random_cam', 'deletion_insertion', 'impute', 'road', 'confidence_change', 'map_peak', 'pointing_game',
-           'energy_share', 'relevance_rank', 'randomized_model', 'lesion_removal', 'mean_ci', 'explanation_report',
-           'cam_table', 'beats_random', 'choose_cam_default', 'plot_top_losses_cam', 'spread_items',
-           'save_gradcam_samples']
+           'energy_share', 'relevance_rank', 'randomized_model', 'lesion_removal', 'explanation_report', 'cam_table',
+           'beats_random', 'choose_cam_default', 'plot_top_losses_cam', 'spread_items', 'save_gradcam_samples']
 
 # %% ../nbs/07_gradcam.ipynb #470e414c
 @contextmanager
@@ -412,17 +411,6 @@ def _spearman(a:np.ndarray, b:np.ndarray)->float:
 EXPLAIN_COLS = ['pointing', 'relevance_mass', 'relevance_rank', 'outside', 'deletion', 'deletion_random', 'insertion', 'insertion_random',
                 'road_morf', 'road_morf_random', 'road_lerf', 'road_lerf_random', 'avg_drop', 'increase', 'rand_spearman', 'random_logit', 'zero_maps']
 RANDOM_COLS = [c for c in EXPLAIN_COLS if c.endswith('_random')]   # the random map's figures: the same for every method on the same images
-
-def mean_ci(v:np.ndarray, # a figure per image (nan: not measured)
-            groups:np.ndarray, # a group (patient) per image
-            n_boot:int=1000, seed:int=0)->tuple: # (low, high)
-    "95% percentile interval of a mean, resampling whole groups (patients)."
-    v = np.asarray(v, float); ok = ~np.isnan(v)
-    if not ok.any(): return (float('nan'), float('nan'))
-    g = np.unique(np.asarray(groups)[ok], return_inverse=True)[1]; G = g.max() + 1
-    W = np.random.default_rng(seed).multinomial(G, np.full(G, 1 / G), size=n_boot)[:, g]
-    with np.errstate(invalid='ignore'): m = (W * v[ok]).sum(1) / W.sum(1)
-    return tuple(float(x) for x in np.nanpercentile(m, [2.5, 97.5]))
 
 def explanation_report(learn, fns:list, # images with lesion masks beside them (`mask_for`)
                        method:str|None=None, layer=None, # None: `cam_defaults(learn)`
