@@ -254,7 +254,9 @@ def plot_reliability(ev:Evaluation):
     import matplotlib.pyplot as plt
     r, c = ev.calibration['reliability'], ev.calibration
     fig, ax = plt.subplots(figsize=(5, 4.5))
-    ax.bar(r.conf, r.acc, width=1 / 15, alpha=.7, edgecolor='k', label='accuracy per bin')
+    w = 1 / 15   # `reliability`'s bins: each bar fills its own bin, so none overlaps another
+    ax.bar(r.index * w, r.acc, width=w, align='edge', alpha=.7, edgecolor='k', label='accuracy per confidence bin')
+    ax.plot(r.conf, r.acc, 'k.', ms=7, label="the bin's mean confidence")
     ax.plot([0, 1], [0, 1], 'k:', label='perfect calibration')
     ax.set(xlabel='confidence', ylabel='accuracy', xlim=(0, 1), ylim=(0, 1),
            title=f"{_set_label(ev.split)}: ECE {c['ece_uncalibrated']:.3f} (T=1) → {c['ece_fitted']:.3f} (T={c['fitted_temperature']:.2f})")
