@@ -14,7 +14,8 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['VOCAB', 'log', 'LungXAIError', 'cli_errors', 'LearnerExtras', 'extras', 'split_record', 'temperature', 'cache_dir',
-           'atomic_write', 'save_fig', 'median_seconds', 'group_weights', 'mean_ci', 'unreachable']
+           'atomic_write', 'save_fig', 'median_seconds', 'interleaved_seconds', 'group_weights', 'mean_ci',
+           'unreachable']
 
 # %% ../nbs/00_core.ipynb #202f812e
 class LungXAIError(Exception):
@@ -101,6 +102,17 @@ def median_seconds(f, # called with no arguments
     for _ in range(repeats):
         t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
     return statistics.median(ts)
+
+def interleaved_seconds(fns:dict, # name -> function called with no arguments
+                        repeats:int, # timed rounds
+                       )->dict: # name -> median seconds
+    "Median wall-clock seconds of each function, timed in turns (one call of each per round, after an untimed round): a slow spell of a shared machine hits them all alike."
+    ts = {k: [] for k in fns}
+    for r in range(repeats + 1):
+        for k, f in fns.items():
+            t = time.perf_counter(); f()
+            if r: ts[k].append(time.perf_counter() - t)
+    return {k: statistics.median(v) for k, v in ts.items()}
 
 # %% ../nbs/00_core.ipynb #5cd38b67
 def group_weights(groups, # a group (patient) id per item

@@ -18,8 +18,9 @@ from .load import LUNG_WINDOW, load_ct
 from .items import label_ct, CTSplitter, get_ct_items, split3_idxs
 
 # %% auto #0
-__all__ = ['RESIZES', 'WORK_SIDE', 'Resizing', 'body_mask', 'body_box', 'BodyResize', 'add_bars', 'RandomBars', 'CTResize',
-           'ct_resize', 'resize_of', 'LoadCT', 'ct_loader', 'WindowJitter', 'ct_augs', 'lung_datablock', 'lung_dls']
+__all__ = ['RESIZES', 'WORK_SIDE', 'Resizing', 'body_geometry', 'body_mask', 'body_box', 'BodyResize', 'add_bars', 'RandomBars',
+           'CTResize', 'ct_resize', 'resize_of', 'LoadCT', 'ct_loader', 'WindowJitter', 'ct_augs', 'lung_datablock',
+           'lung_dls']
 
 # %% ../nbs/01b_data.ipynb #ba719ea4
 class Resizing(NamedTuple):
@@ -45,13 +46,18 @@ def _largest_blob(a:np.ndarray):
     n, lab, stats, _ = cv2.connectedComponentsWithStats(th, connectivity=8)
     return None if n < 2 else (lab, stats, 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA])))
 
+def body_geometry(img, # a CT slice (PIL or array, grey or RGB)
+                 )->tuple: # (mask, box): `body_mask`'s bool (h, w) and `body_box`'s (left, top, width, height)
+    "The body's mask and bounding box from one threshold: what a map drawn back on the original needs, for the cost of one."
+    a = _grey(img); b = _largest_blob(a)
+    if b is None: return np.ones(a.shape, bool), (0, 0, a.shape[1], a.shape[0])
+    cs, _ = cv2.findContours((b[0] == b[2]).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return cv2.drawContours(np.zeros(a.shape, np.uint8), cs, -1, 1, thickness=cv2.FILLED).astype(bool), tuple(int(v) for v in b[1][b[2], :4])
+
 def body_mask(img, # a CT slice (PIL or array, grey or RGB)
              )->np.ndarray: # bool (h, w): True inside the body, lungs included
     "The patient's body on a CT slice: Otsu threshold, largest blob, holes filled."
-    a = _grey(img); b = _largest_blob(a)
-    if b is None: return np.ones(a.shape, bool)
-    cs, _ = cv2.findContours((b[0] == b[2]).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    return cv2.drawContours(np.zeros(a.shape, np.uint8), cs, -1, 1, thickness=cv2.FILLED).astype(bool)
+    return body_geometry(img)[0]
 
 def body_box(img, # a CT slice (PIL or array, grey or RGB)
             )->tuple: # (left, top, width, height) in pixels
@@ -66,13 +72,13 @@ class BodyResize(Transform):
     "Item transform: crop a CT slice to its body's bounding box, pad with zeros to a centred square, resize to `size`."
     order, method_name = 1, 'body'   # order: where fastai's `Resize` goes
     def __init__(self, size:int): self.size = (size, size)
-    def box(self, img)->tuple:
-        "(left, top, w, h): the square of the original the model input covers (the body box, padded)."
-        l, t, bw, bh = body_box(img); m = max(bw, bh)
+    def box(self, img, body:tuple|None=None)->tuple:
+        "(left, top, w, h): the square of the original the model input covers (the body box, padded); `body`: its `body_box`, when known."
+        l, t, bw, bh = body or body_box(img); m = max(bw, bh)
         return l - (m - bw) // 2, t - (m - bh) // 2, m, m
-    def seen(self, img)->tuple|None:
-        "The part of the original the model saw as image, not padding: the body box."
-        return body_box(img)
+    def seen(self, img, body:tuple|None=None)->tuple|None:
+        "The part of the original the model saw as image, not padding: the body box (`body`, when known)."
+        return body or body_box(img)
     def encodes(self, x:Image.Image):
         l, t, w, h = body_box(x)
         crop = x.crop((l, t, l + w, t + h))
@@ -100,14 +106,14 @@ class RandomBars(Transform):
 class CTResize(Resize):
     "fastai's `Resize` (pad, crop or squash, zero padding) that keeps its method's name and knows what it takes of the original."
     def __init__(self, size:int, name:str): super().__init__(size, method=RESIZES[name].method, pad_mode=PadMode.Zeros); self.method_name = name
-    def box(self, img)->tuple:
-        "(left, top, w, h): the rectangle of the original the validation resize turns into the model input (fastai's arithmetic)."
+    def box(self, img, body:tuple|None=None)->tuple:
+        "(left, top, w, h): the rectangle of the original the validation resize turns into the model input (fastai's arithmetic; `body` unused)."
         w, h = _wh(img)
         if self.method == ResizeMethod.Squish: return 0, 0, w, h
         m = (min if self.method == ResizeMethod.Crop else max)(w / self.size[0], h / self.size[1])   # pad: the box holds the image; crop: the image holds the box
         bw, bh = int(m * self.size[0]), int(m * self.size[1])
         return int(0.5 * (w - bw)), int(0.5 * (h - bh)), bw, bh
-    def seen(self, img)->tuple|None: return None   # all of the box that lies on the image
+    def seen(self, img, body:tuple|None=None)->tuple|None: return None   # all of the box that lies on the image
 
 def ct_resize(size:int, # output side in pixels
               method:str='body', # a name in `RESIZES`

@@ -198,7 +198,9 @@ def evaluate_run(learn, # a trained learner; `dls.valid` is the validation split
         ys = np.array([label_ct(f) for f in items]); rng = np.random.default_rng(0)
         pick = sorted(j for c in VOCAB for j in rng.permutation(np.flatnonzero(ys == c))[:n_shortcut // len(VOCAB)])
         shortcuts = shortcut_test(learn, [items[j] for j in pick], shortcut_changes(list(audit.aspect_confounds) if audit is not None else []))
-    write_report(ev, out, data=data, audit=audit, explanation=summary, shortcuts=shortcuts, sets=sets, top_losses=plot_top_losses_cam(learn, k=9, dl=dl, label=ev.split['name'], groups=g),
+    with learn.loss_not_reduced(): losses = learn.loss_func(ev.logits, torch.as_tensor(ev.targs))   # the top losses from this evaluation's logits: no second pass
+    top = plot_top_losses_cam(learn, k=9, dl=dl, label=ev.split['name'], groups=g, preds=(ev.probs, ev.targs, losses))
+    write_report(ev, out, data=data, audit=audit, explanation=summary, shortcuts=shortcuts, sets=sets, top_losses=top,
                  history_png='metrics.png' if (out/'metrics.png').is_file() else None, valid=ev_va)
     if calibrate:
         o, pc = ev.overall, ev.per_class

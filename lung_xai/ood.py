@@ -44,12 +44,19 @@ class OODDetector:
     scale:np.ndarray       # per stage: median validation distance
     threshold:float        # scores above this are flagged as out of distribution
     percentile:float = OOD_PERCENTILE  # which validation percentile `threshold` is
+    def _float64(self)->list:
+        "(means, precision) per stage as float64 tensors, made on first use (a bundle stores float32) and never pickled."
+        if getattr(self, '_t', None) is None:
+            self._t = [(torch.as_tensor(np.asarray(mu), dtype=torch.float64), torch.as_tensor(np.asarray(P), dtype=torch.float64))
+                       for mu, P in zip(self.means, self.precisions)]
+        return self._t
+    def __getstate__(self): return {k: v for k, v in self.__dict__.items() if k != '_t'}   # `model.pkl` stays as it was
     def distances(self, feats:list)->np.ndarray:
         "(B, n_stages) Mahalanobis distances to the nearest class mean, from per-stage (B, d) features."
         out = []
-        for f, mu, P in zip(feats, self.means, self.precisions):
-            d = np.asarray(f, np.float64)[:, None, :] - mu[None].astype(np.float64)   # (B, K, d)
-            out.append(np.sqrt(np.einsum('bkd,de,bke->bk', d, P.astype(np.float64), d).clip(0)).min(1))
+        for f, (mu, P) in zip(feats, self._float64()):   # in torch: NumPy's BLAS threads, woken right after the model's, would fight them for the cores
+            d = torch.as_tensor(np.asarray(f), dtype=torch.float64)[:, None, :] - mu[None]   # (B, K, d)
+            out.append(((d @ P) * d).sum(-1).clamp(min=0).sqrt().min(1).values.numpy())   # d P dᵀ for every image and class
         return np.stack(out, 1)
     def score(self, feats:list)->np.ndarray:
         "One score per image: the largest scaled stage distance (1 is a typical validation slice)."
