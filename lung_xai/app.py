@@ -286,6 +286,13 @@ def browser_check(url:str, # the running app
     return out
 
 # %% ../nbs/11_app.ipynb #d2bb3c67
+def _process_age()->float|None:
+    "Seconds since this process started (Linux's /proc: a Space's too), or None where there is no /proc."
+    try:
+        ticks = int(Path('/proc/self/stat').read_text().rsplit(')', 1)[1].split()[19])   # field 22: start time, clock ticks after boot
+        return float(Path('/proc/uptime').read_text().split()[0]) - ticks / os.sysconf('SC_CLK_TCK')
+    except (OSError, ValueError, IndexError): return None
+
 @call_parse
 def lung_xai_app(model:str='results', # bundle folder (model.safetensors + config.json); default: the main job's output
                  host:str='127.0.0.1', # interface to bind; 0.0.0.0 makes the app reachable from other machines
@@ -300,6 +307,8 @@ def lung_xai_app(model:str='results', # bundle folder (model.safetensors + confi
             raise LungXAIError(f'{model}: no model bundle here. Train one with `lung_xai_train` (writes results/, a few minutes '
                                'on a CPU), or pass --model DIR with a folder holding model.safetensors and config.json')
         if keep < 1: raise LungXAIError(f'--keep {keep}: expected a number of seconds >= 1')
+        imports, t = _process_age(), time.time()
         demo = make_app(model, keep=keep)
-    print(f'serving {model} at http://{host}:{port}/ (Ctrl+C stops it). Educational and research use only; not for diagnosis.')
+    took = '' if imports is None else f'start-up {imports:.1f} s (Python and imports), model and page {time.time() - t:.1f} s; '
+    print(f'{took}serving {model} at http://{host}:{port}/ (Ctrl+C stops it). Educational and research use only; not for diagnosis.', flush=True)
     launch_app(demo, host, port, share)
