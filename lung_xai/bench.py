@@ -5,24 +5,26 @@
 # %% ../nbs/13_bench.ipynb #169f71ec
 from __future__ import annotations
 import os, subprocess, sys, tempfile, time, warnings
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np, torch
 from fastcore.script import call_parse
 from fastcore.xtras import modified_env
-from .core import LungXAIError, extras, median_seconds
+from .core import LungXAIError, extras, median_seconds, interleaved_seconds
 from .items import get_ct_items, near_pairs, near_pairs_allpairs, _probe
 from .data import lung_dls
 from .synth import make_phantoms
 from .data import ct_loader
 from .learner import lung_learner
 from .serve import save_bundle, load_bundle, predict, ct_batch
-from .gradcam import gradcam, default_layer
-from .ood import fit_ood
+from .gradcam import gradcam, cam_defaults
+from .ood import fit_ood, RESNET_BLOCKS
 
 # %% auto #0
-__all__ = ['SECTIONS', 'Workbench', 'bench_serving', 'bench_batch', 'bench_train', 'bench_app', 'bench_gpu', 'synthetic_hashes',
-           'bench_audit', 'bench_probe', 'bench_memory', 'run_bench', 'format_rows', 'lung_xai_bench']
+__all__ = ['SECTIONS', 'Workbench', 'map_floor', 'bench_serving', 'bench_batch', 'bench_train', 'bench_app', 'bench_gpu',
+           'synthetic_hashes', 'bench_audit', 'bench_probe', 'bench_memory', 'run_bench', 'format_rows',
+           'lung_xai_bench']
 
 # %% ../nbs/13_bench.ipynb #7e13cdc4
 def _bench_row(section:str, name:str, value:float, unit:str, baseline_name:str|None=None, baseline:float|None=None, higher_is_better:bool=False)->dict:
@@ -47,35 +49,48 @@ class Workbench:
         self.arch, self.size = arch, size
 
 # %% ../nbs/13_bench.ipynb #3a8ba500
+def map_floor(model, # a fastai ResNet (`learn.model`: body, head)
+              x:torch.Tensor, # the normalised input
+              stage:str='layer3', # the stage the map is taken at
+             )->torch.Tensor: # the gradient of the class-0 score at that stage's output
+    "The least any CAM at `stage` can cost, in plain PyTorch: the forward pass without autograd up to the stage, then with it, and the gradient of one class score back to that stage (no hooks, no OOD, no map)."
+    body, head = model[0], model[1]; k = int(RESNET_BLOCKS[stage].split('.')[1]) + 1
+    with torch.no_grad(): a = body[:k](x)
+    a.requires_grad_()
+    return torch.autograd.grad(head(body[k:](a))[:, 0].sum(), a)[0]
+
 def bench_serving(wb:Workbench, repeats:int=10)->list:
-    "Single-image latency: predict and predict+Grad-CAM vs the bare forward; pytorch-grad-cam vs ours."
+    "Single-image latency, every path timed in turns with the bare forward: predict, Grad-CAM at layer3 (file and tensor) against its plain-PyTorch floor, the served default map, pytorch-grad-cam."
     learn, fn = wb.learn, wb.files[0]
     model = learn.model.eval()
     x = learn.dls.test_dl([fn]).one_batch()[0].as_subclass(torch.Tensor)   # plain tensor: what PyTorch users hold
+    img = ct_loader(learn)(fn)
     def bare():
         with torch.inference_mode(): model(x)
-    t_bare = median_seconds(bare, repeats)
-    t_pred = median_seconds(lambda: predict(learn, [fn]), repeats)
-    t_cam = median_seconds(lambda: gradcam(learn, [fn]), repeats)
-    t_cam_x = median_seconds(lambda: gradcam(learn, x), repeats)
-    t_cam4 = median_seconds(lambda: gradcam(learn, x, layer='layer4'), repeats)
-    img = ct_loader(learn)(fn)
-    t_dl = median_seconds(lambda: learn.dls.test_dl([img]).one_batch(), repeats)
-    t_cb = median_seconds(lambda: ct_batch(learn, [img]), repeats)
-    t_bare = min(t_bare, median_seconds(bare, repeats))   # measured before and after: a slow spell must not flatter the ratios
-    rows = [_bench_row('serving', 'bare forward (ready tensor)', t_bare, 's'),
-            _bench_row('serving', 'predict (file to probabilities)', t_pred, 's', 'bare forward', t_bare),
-            _bench_row('serving', 'predict + Grad-CAM (file to map)', t_cam, 's', 'bare forward', t_bare),
-            _bench_row('serving', 'our Grad-CAM (ready tensor)', t_cam_x, 's', 'bare forward', t_bare),
-            _bench_row('serving', 'our Grad-CAM at layer4 instead (ready tensor)', t_cam4, 's', 'bare forward', t_bare),
-            _bench_row('serving', 'model input through a test_dl per request (before)', t_dl, 's', 'ct_batch (now)', t_cb)]
-    try:
-        from pytorch_grad_cam import GradCAM
-        from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-        with GradCAM(model=model, target_layers=[default_layer(learn)]) as pgc:
-            t_pgc = median_seconds(lambda: pgc(input_tensor=x, targets=[ClassifierOutputTarget(0)]), repeats)
-        rows.append(_bench_row('serving', 'pytorch-grad-cam GradCAM (ready tensor)', t_pgc, 's', 'our Grad-CAM (ready tensor)', t_cam_x))
-    except ImportError: pass
+    fns = dict(bare=bare, pred=lambda: predict(learn, [fn]), floor3=lambda: map_floor(model, x, 'layer3'),
+               cam=lambda: gradcam(learn, [fn], layer='layer3', method='gradcam'), cam_x=lambda: gradcam(learn, x, layer='layer3', method='gradcam'),
+               cam4=lambda: gradcam(learn, x, layer='layer4', method='gradcam'), floor_d=lambda: map_floor(model, x, cam_defaults(learn)['layer']),
+               cam_d=lambda: gradcam(learn, [fn]), dl=lambda: learn.dls.test_dl([img]).one_batch(), cb=lambda: ct_batch(learn, [img]))
+    with ExitStack() as st:
+        try:
+            from pytorch_grad_cam import GradCAM
+            from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+            pgc = st.enter_context(GradCAM(model=model, target_layers=[model.get_submodule(RESNET_BLOCKS['layer3'])]))
+            fns['pgc'] = lambda: pgc(input_tensor=x, targets=[ClassifierOutputTarget(0)])
+        except ImportError: pass
+        t = interleaved_seconds(fns, repeats)
+    d = cam_defaults(learn); dn = f"{d['method']} at {d['layer']}"
+    rows = [_bench_row('serving', 'bare forward (ready tensor)', t['bare'], 's'),
+            _bench_row('serving', 'predict (file to probabilities)', t['pred'], 's', 'bare forward', t['bare']),
+            _bench_row('serving', 'floor: forward + gradient back to layer3 (plain PyTorch)', t['floor3'], 's', 'bare forward', t['bare']),
+            _bench_row('serving', 'predict + Grad-CAM at layer3 (file to map)', t['cam'], 's', 'bare forward', t['bare']),
+            _bench_row('serving', 'our Grad-CAM at layer3 (ready tensor)', t['cam_x'], 's', 'bare forward', t['bare']),
+            _bench_row('serving', 'our Grad-CAM at layer3 (ready tensor), above its floor', t['cam_x'], 's', 'floor at layer3', t['floor3']),
+            _bench_row('serving', 'our Grad-CAM at layer4 (ready tensor)', t['cam4'], 's', 'bare forward', t['bare']),
+            _bench_row('serving', f'predict + the served map, {dn} (file to map)', t['cam_d'], 's', 'bare forward', t['bare']),
+            _bench_row('serving', f'floor at {d["layer"]} (plain PyTorch)', t['floor_d'], 's', 'bare forward', t['bare']),
+            _bench_row('serving', 'model input through a test_dl per request (before)', t['dl'], 's', 'ct_batch (now)', t['cb'])]
+    if 'pgc' in t: rows.append(_bench_row('serving', 'pytorch-grad-cam GradCAM at layer3 (ready tensor)', t['pgc'], 's', 'our Grad-CAM at layer3 (ready tensor)', t['cam_x']))
     return rows
 
 # %% ../nbs/13_bench.ipynb #33b5e6a7
@@ -114,13 +129,14 @@ def bench_train(wb:Workbench, repeats:int=2, lr:float=2e-3)->list:
     return [_bench_row('training', f'fastai fit_one_cycle, 1 epoch ({n} images)', t_fa, 's', 'plain PyTorch loop, 1 epoch', t_pl)]
 
 def bench_app(wb:Workbench, repeats:int=10)->list:
-    "The app: upload→answer through gradio_client vs model-only, Gradio's floor, and the cold start."
+    "The app: upload→answer through gradio_client vs model-only, Gradio's floor, and the cold start with its parts (shares of it)."
     from lung_xai.stress import benchmark_app
     r = benchmark_app(wb.bundle, wb.files[0], n=repeats)
     return [_bench_row('app', 'upload→answer through gradio_client', r['web_median'], 's', 'model only (analyse)', r['model_median']),
             _bench_row('app', 'upload→answer minus Gradio floor', r['web_median'] - r['floor_median'], 's', 'model only (analyse)', r['model_median']),
-            _bench_row('app', 'Gradio floor (same endpoint, no work)', r['floor_median'], 's'),
-            _bench_row('app', 'cold start (process start to first answer)', r['cold_start'], 's')]
+            _bench_row('app', 'Gradio floor (same endpoint, inputs and outputs, no work)', r['floor_median'], 's'),
+            _bench_row('app', 'cold start (process start to first answer)', r['cold_start'], 's'),
+            *[_bench_row('app', f'cold start: {k}', v, 's', 'cold start', r['cold_start']) for k, v in r['cold_parts'].items()]]
 
 # %% ../nbs/13_bench.ipynb #f5e53804
 def bench_gpu(arch:str='resnet34', size:int=224,
