@@ -102,7 +102,7 @@ def bench_batch(wb:Workbench, repeats:int=3, sizes=(16, 64))->list:
         xb = wb.learn.dls.test_dl(files, bs=bs).one_batch()[0].as_subclass(torch.Tensor)
         def bare():
             with torch.inference_mode(): model(xb)
-        t_bare, t_cam = median_seconds(bare, repeats), median_seconds(lambda: gradcam(wb.learn, files), repeats)
+        t = interleaved_seconds(dict(bare=bare, cam=lambda: gradcam(wb.learn, files)), repeats); t_bare, t_cam = t['bare'], t['cam']
         rows.append(_bench_row('batch', f'Grad-CAM throughput, batch {bs} (files to maps)', bs / t_cam, 'images/s', f'bare forward, batch {bs}', bs / t_bare, higher_is_better=True))
     return rows
 
@@ -122,9 +122,8 @@ def bench_train(wb:Workbench, repeats:int=2, lr:float=2e-3)->list:
     learn = lung_learner(wb.dls, wb.arch, pretrained=False, verbose=False)
     def fastai_epoch():
         with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(1, lr)
-    t_fa = median_seconds(fastai_epoch, repeats)
     plain = lung_learner(wb.dls, wb.arch, pretrained=False, verbose=False)
-    t_pl = median_seconds(lambda: _plain_epoch(plain.model, wb.dls, plain.loss_func, lr), repeats)
+    t = interleaved_seconds(dict(fa=fastai_epoch, pl=lambda: _plain_epoch(plain.model, wb.dls, plain.loss_func, lr)), repeats); t_fa, t_pl = t['fa'], t['pl']
     n = len(wb.dls.train_ds) + len(wb.dls.valid_ds)
     return [_bench_row('training', f'fastai fit_one_cycle, 1 epoch ({n} images)', t_fa, 's', 'plain PyTorch loop, 1 epoch', t_pl)]
 
